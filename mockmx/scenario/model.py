@@ -1,0 +1,90 @@
+"""The world a scenario file describes, after loading: plain data, every reference already resolved.
+
+User and room references are full Matrix ids here (`@alice:localhost`, `!lobby:localhost`); the loader
+expands localparts and aliases, so the homeserver never has to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    device_id: str
+    display_name: str | None = None
+    # A fixed token lets tests skip /login; None means the device only exists until someone logs in with it.
+    access_token: str | None = None
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    user_id: str
+    password: str | None = None
+    display_name: str | None = None
+    devices: tuple[DeviceSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimelineEventSpec:
+    sender: str
+    type: str
+    content: dict[str, Any]
+    state_key: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    room_id: str
+    creator: str
+    members: tuple[str, ...]
+    alias: str | None = None
+    name: str | None = None
+    topic: str | None = None
+    join_rule: str = "public"  # "public" or "invite"
+    guest_access: bool = False
+    history_visibility: str = "shared"
+    invited: tuple[str, ...] = ()
+    timeline: tuple[TimelineEventSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScriptedEventSpec:
+    """A room event or a to-device message the server emits on its own, relative to start-up."""
+
+    after: float  # seconds after start-up for the first firing
+    sender: str
+    type: str
+    content: dict[str, Any]
+    every: float | None = None  # seconds between repeats; None fires once
+    count: int | None = None  # firings in all when repeating; None repeats until shutdown
+    room_id: str | None = None  # a room event when set...
+    # ...otherwise a to-device message: {user_id: {device_id or "*": content}}
+    to_device: dict[str, dict[str, dict[str, Any]]] | None = None
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Requests matching `method` and `path` are delayed, answered with an error, or rate limited."""
+
+    path: str  # a glob over the request path: `*` stays within one segment, `**` crosses segments
+    method: str | None = None  # None matches every method
+    after: int = 0  # matching requests let through untouched before the rule starts to apply
+    times: int | None = None  # matching requests the rule applies to; None means all of them
+    delay: float = 0.0  # seconds to wait before answering (or before passing the request on)
+    status: int | None = None  # an error answer when set...
+    errcode: str | None = None
+    error: str | None = None
+    retry_after_ms: int | None = None  # ...a 429 M_LIMIT_EXCEEDED with Retry-After when set
+    line: int | None = None  # where the rule stands in its file, for messages
+
+
+@dataclass(frozen=True)
+class Scenario:
+    server_name: str
+    users: tuple[UserSpec, ...] = ()
+    rooms: tuple[RoomSpec, ...] = ()
+    script: tuple[ScriptedEventSpec, ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
+    source: str = "<memory>"  # the file it came from, for messages and the start-up banner
