@@ -1,0 +1,120 @@
+"""Rooms and their events: one timeline per room, ordered by the server-wide stream position."""
+
+from __future__ import annotations
+
+import secrets
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any
+
+# A client-visible event, as the client-server API serializes it.
+JsonDict = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Event:
+    pos: int  # server-wide stream position: the event stream's order
+    event_id: str
+    room_id: str
+    sender: str
+    type: str
+    content: JsonDict
+    origin_server_ts: int
+    state_key: str | None = None
+    # (device_id, txn_id) of the send that made it, so the sender's own device sees its transaction id echoed.
+    txn: tuple[str, str] | None = None
+
+    def serialize(self, now_ms: int, viewer: tuple[str, str] | None = None) -> JsonDict:
+        """The event as `viewer` (user id, device id) sees it: the sending device also gets its transaction id."""
+        unsigned: JsonDict = {"age": max(0, now_ms - self.origin_server_ts)}
+        if self.txn is not None and viewer == (self.sender, self.txn[0]):
+            unsigned["transaction_id"] = self.txn[1]
+        event: JsonDict = {
+            "event_id": self.event_id,
+            "room_id": self.room_id,
+            "sender": self.sender,
+            "type": self.type,
+            "content": self.content,
+            "origin_server_ts": self.origin_server_ts,
+            "unsigned": unsigned,
+        }
+        if self.state_key is not None:
+            event["state_key"] = self.state_key
+        return event
+
+    def stripped(self) -> JsonDict:
+        """The stripped state form used in invites."""
+        return {"type": self.type, "state_key": self.state_key, "sender": self.sender, "content": self.content}
+
+
+def new_event_id() -> str:
+    # The shape of room version 4+ ids: `$` and 43 characters of unpadded url-safe base64.
+    return "$" + secrets.token_urlsafe(32)
+
+
+@dataclass
+class Room:
+    room_id: str
+    timeline: list[Event] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)  # timeline's stream positions, for bisecting
+    state: dict[tuple[str, str], Event] = field(default_factory=dict)
+    joined: set[str] = field(default_factory=set)
+    invited: set[str] = field(default_factory=set)
+
+    def append(self, event: Event) -> None:
+        self.timeline.append(event)
+        self.positions.append(event.pos)
+        if event.state_key is not None:
+            self.state[(event.type, event.state_key)] = event
+            if event.type == "m.room.member":
+                self._update_membership(event.state_key, event.content.get("membership"))
+
+    def _update_membership(self, user_id: str, membership: object) -> None:
+        self.joined.discard(user_id)
+        self.invited.discard(user_id)
+        if membership == "join":
+            self.joined.add(user_id)
+        elif membership == "invite":
+            self.invited.add(user_id)
+
+    def events_after(self, pos: int, limit: int | None = None) -> list[Event]:
+        """The events with a stream position above `pos`, oldest first: all of them, or the first `limit`."""
+        start = bisect_right(self.positions, pos)
+        return self.timeline[start : None if limit is None else start + limit]
+
+    def count_after(self, pos: int) -> int:
+        return len(self.positions) - bisect_right(self.positions, pos)
+
+    def state_content(self, event_type: str, state_key: str = "") -> JsonDict:
+        event = self.state.get((event_type, state_key))
+        return event.content if event is not None else {}
+
+    @property
+    def join_rule(self) -> str:
+        return str(self.state_content("m.room.join_rules").get("join_rule", "invite"))
+
+    @property
+    def guest_can_join(self) -> bool:
+        return self.state_content("m.room.guest_access").get("guest_access") == "can_join"
+
+    @property
+    def world_readable(self) -> bool:
+        return self.state_content("m.room.history_visibility").get("history_visibility") == "world_readable"
+
+    @property
+    def name(self) -> str | None:
+        name = self.state_content("m.room.name").get("name")
+        return name if isinstance(name, str) else None
+
+    @property
+    def canonical_alias(self) -> str | None:
+        alias = self.state_content("m.room.canonical_alias").get("alias")
+        return alias if isinstance(alias, str) else None
+
+    def member_event(self, user_id: str) -> Event | None:
+        return self.state.get(("m.room.member", user_id))
+
+    def membership_pos(self, user_id: str) -> int:
+        """The stream position of the user's current membership event (0 when there is none)."""
+        event = self.member_event(user_id)
+        return event.pos if event is not None else 0

@@ -1,0 +1,242 @@
+"""The homeserver: one object holding a scenario's world, changed only through its methods."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mockmx.errors import Codes, MatrixError
+from mockmx.homeserver.accounts import Accounts
+from mockmx.homeserver.notifier import Notifier
+from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
+from mockmx.homeserver.to_device import ToDeviceInboxes
+from mockmx.homeserver.tokens import StreamToken
+from mockmx.scenario.model import RoomSpec, Scenario
+
+ROOM_VERSION = "10"
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Homeserver:
+    def __init__(self, scenario: Scenario, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.server_name = scenario.server_name
+        self.clock_ms = clock_ms
+        self.accounts = Accounts(scenario.server_name)
+        self.notifier = Notifier()
+        self.to_device = ToDeviceInboxes()
+        self.rooms: dict[str, Room] = {}
+        self.aliases: dict[str, str] = {}
+        self.joined_rooms: dict[str, set[str]] = {}  # user_id -> room ids, kept in step with Room.joined
+        self.invited_rooms: dict[str, set[str]] = {}
+        self.filters: dict[tuple[str, str], JsonDict] = {}  # (user_id, filter_id) -> filter definition
+        self.pos = 0
+        for user in scenario.users:
+            self.accounts.add_user(user)
+        for room in scenario.rooms:
+            self._build_room(room)
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def current_token(self) -> StreamToken:
+        return StreamToken(self.pos, self.to_device.pos)
+
+    def resolve_room(self, room_id_or_alias: str) -> Room | None:
+        if room_id_or_alias.startswith("#"):
+            room_id = self.aliases.get(room_id_or_alias)
+            return self.rooms.get(room_id) if room_id is not None else None
+        return self.rooms.get(room_id_or_alias)
+
+    def rooms_of(self, user_id: str) -> set[str]:
+        return self.joined_rooms.get(user_id, set())
+
+    def display_name(self, user_id: str) -> str:
+        user = self.accounts.users.get(user_id)
+        if user is not None and user.display_name:
+            return user.display_name
+        return user_id[1:].split(":", 1)[0]
+
+    # -- writing --------------------------------------------------------------------------------------------
+
+    def send_event(
+        self,
+        room: Room,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        *,
+        state_key: str | None = None,
+        txn: tuple[str, str] | None = None,
+    ) -> Event:
+        """Append an event to the room and the stream, and wake whoever may see it."""
+        self.pos += 1
+        event = Event(
+            self.pos, new_event_id(), room.room_id, sender, event_type, content, self.clock_ms(), state_key, txn
+        )
+        room.append(event)
+        if event_type == "m.room.member" and state_key is not None:
+            self._track_membership(room, state_key)
+            self.notifier.notify((state_key,))
+        self.notifier.notify(room.joined)
+        if room.invited:
+            self.notifier.notify(room.invited)
+        self.notifier.notify((room.room_id,))
+        return event
+
+    def send_message(
+        self, room_id: str, sender: str, event_type: str, content: JsonDict, txn: tuple[str, str]
+    ) -> Event:
+        """A client's room send: the sender must be joined."""
+        room = self.rooms.get(room_id)
+        if room is None or sender not in room.joined:
+            raise MatrixError(403, f"User {sender} not in room {room_id}", Codes.FORBIDDEN)
+        return self.send_event(room, sender, event_type, content, txn=txn)
+
+    def send_to_device(self, sender: str, event_type: str, messages: dict[str, dict[str, Any]]) -> None:
+        woken = self.to_device.deliver(sender, event_type, messages, self.accounts.device_ids)
+        self.notifier.notify(woken)
+
+    def join(self, user_id: str, room_id_or_alias: str) -> Room:
+        room = self.resolve_room(room_id_or_alias)
+        if room is None:
+            if room_id_or_alias.startswith("#"):
+                raise MatrixError(404, f"Room alias {room_id_or_alias} not found", Codes.NOT_FOUND)
+            raise MatrixError(404, "No known servers", Codes.NOT_FOUND)
+        if user_id in room.joined:
+            return room
+        user = self.accounts.users.get(user_id)
+        if user is not None and user.is_guest and not room.guest_can_join:
+            raise MatrixError(403, "Guest access not allowed", Codes.GUEST_ACCESS_FORBIDDEN)
+        if room.join_rule != "public" and user_id not in room.invited:
+            raise MatrixError(403, "You are not invited to this room.", Codes.FORBIDDEN)
+        self._set_membership(room, user_id, user_id, "join")
+        return room
+
+    def create_room(
+        self,
+        creator: str,
+        *,
+        name: str | None = None,
+        topic: str | None = None,
+        alias_localpart: str | None = None,
+        preset: str = "private_chat",
+        invite: Iterable[str] = (),
+        is_direct: bool = False,
+        initial_state: Iterable[JsonDict] = (),
+    ) -> Room:
+        alias = f"#{alias_localpart}:{self.server_name}" if alias_localpart is not None else None
+        if alias is not None and alias in self.aliases:
+            raise MatrixError(400, "Room alias already taken", Codes.ROOM_IN_USE)
+        room_id = f"!{new_event_id()[1:19]}:{self.server_name}"
+        public = preset == "public_chat"
+        room = self._open_room(
+            room_id,
+            creator,
+            alias,
+            join_rule="public" if public else "invite",
+            guest_access=None if public else "can_join",
+        )
+        for state in initial_state:
+            self.send_event(room, creator, state["type"], state["content"], state_key=state.get("state_key", ""))
+        if name is not None:
+            self.send_event(room, creator, "m.room.name", {"name": name}, state_key="")
+        if topic is not None:
+            self.send_event(room, creator, "m.room.topic", {"topic": topic}, state_key="")
+        for invitee in invite:
+            self._set_membership(room, creator, invitee, "invite", is_direct=is_direct)
+        return room
+
+    # -- building -------------------------------------------------------------------------------------------
+
+    def _open_room(
+        self,
+        room_id: str,
+        creator: str,
+        alias: str | None,
+        *,
+        join_rule: str,
+        history_visibility: str = "shared",
+        guest_access: str | None = None,
+    ) -> Room:
+        """A new room with the state events Synapse gives one: create, creator's join, power levels, rules."""
+        room = Room(room_id)
+        self.rooms[room_id] = room
+        create = {"creator": creator, "room_version": ROOM_VERSION}
+        self.send_event(room, creator, "m.room.create", create, state_key="")
+        self._set_membership(room, creator, creator, "join")
+        self.send_event(room, creator, "m.room.power_levels", _power_levels(creator), state_key="")
+        if alias is not None:
+            self.aliases[alias] = room_id
+            self.send_event(room, creator, "m.room.canonical_alias", {"alias": alias}, state_key="")
+        self.send_event(room, creator, "m.room.join_rules", {"join_rule": join_rule}, state_key="")
+        visibility = {"history_visibility": history_visibility}
+        self.send_event(room, creator, "m.room.history_visibility", visibility, state_key="")
+        if guest_access is not None:
+            self.send_event(room, creator, "m.room.guest_access", {"guest_access": guest_access}, state_key="")
+        return room
+
+    def _build_room(self, spec: RoomSpec) -> None:
+        room = self._open_room(
+            spec.room_id,
+            spec.creator,
+            spec.alias,
+            join_rule=spec.join_rule,
+            history_visibility=spec.history_visibility,
+            guest_access="can_join" if spec.guest_access else "forbidden",
+        )
+        if spec.name is not None:
+            self.send_event(room, spec.creator, "m.room.name", {"name": spec.name}, state_key="")
+        if spec.topic is not None:
+            self.send_event(room, spec.creator, "m.room.topic", {"topic": spec.topic}, state_key="")
+        for member in spec.members:
+            if member != spec.creator:
+                self._set_membership(room, member, member, "join")
+        for invitee in spec.invited:
+            self._set_membership(room, spec.creator, invitee, "invite")
+        for event in spec.timeline:
+            self.send_event(room, event.sender, event.type, dict(event.content), state_key=event.state_key)
+
+    def _set_membership(
+        self, room: Room, sender: str, target: str, membership: str, *, is_direct: bool = False
+    ) -> None:
+        content: JsonDict = {"membership": membership}
+        if membership == "join":
+            content["displayname"] = self.display_name(target)
+        if is_direct:
+            content["is_direct"] = True
+        self.send_event(room, sender, "m.room.member", content, state_key=target)
+
+    def _track_membership(self, room: Room, user_id: str) -> None:
+        for index, members in ((self.joined_rooms, room.joined), (self.invited_rooms, room.invited)):
+            rooms = index.setdefault(user_id, set())
+            if user_id in members:
+                rooms.add(room.room_id)
+            else:
+                rooms.discard(room.room_id)
+
+
+def _power_levels(creator: str) -> JsonDict:
+    return {
+        "users": {creator: 100},
+        "users_default": 0,
+        "events": {
+            "m.room.name": 50,
+            "m.room.power_levels": 100,
+            "m.room.history_visibility": 100,
+            "m.room.canonical_alias": 50,
+            "m.room.avatar": 50,
+            "m.room.tombstone": 100,
+            "m.room.server_acl": 100,
+            "m.room.encryption": 100,
+        },
+        "events_default": 0,
+        "state_default": 50,
+        "ban": 50,
+        "kick": 50,
+        "redact": 50,
+        "invite": 0,
+        "historical": 100,
+    }

@@ -1,0 +1,111 @@
+"""What a device's `/sync` sees since a token: joined rooms' timelines and state, invites, to-device messages."""
+
+from __future__ import annotations
+
+from mockmx.homeserver.accounts import Session
+from mockmx.homeserver.rooms import Event, JsonDict, Room
+from mockmx.homeserver.server import Homeserver
+from mockmx.homeserver.tokens import StreamToken
+
+DEFAULT_TIMELINE_LIMIT = 10  # Synapse's default when the filter names none
+_INVITE_STATE = ("m.room.create", "m.room.join_rules", "m.room.name", "m.room.canonical_alias", "m.room.avatar")
+
+
+def sync_response(
+    hs: Homeserver,
+    session: Session,
+    since: StreamToken | None,
+    *,
+    full_state: bool = False,
+    timeline_limit: int = DEFAULT_TIMELINE_LIMIT,
+) -> tuple[JsonDict, bool]:
+    """The sync body, and whether it has anything to say (a long poll waits while it has not)."""
+    now = hs.clock_ms()
+    user_id = session.user_id
+    joined: JsonDict = {}
+    for room_id in hs.rooms_of(user_id):
+        room = hs.rooms[room_id]
+        entry = _joined_room(room, (user_id, session.device_id), since, full_state, timeline_limit, now)
+        if entry is not None:
+            joined[room_id] = entry
+    invited: JsonDict = {}
+    for room_id in hs.invited_rooms.get(user_id, ()):
+        room = hs.rooms[room_id]
+        invite = room.member_event(user_id)
+        if invite is not None and (since is None or invite.pos > since.room_pos):
+            invited[room_id] = {"invite_state": {"events": _invite_state(room, invite)}}
+
+    if since is not None:
+        hs.to_device.acknowledge(user_id, session.device_id, since.to_device_pos)
+    to_device, to_device_pos = hs.to_device.pending(user_id, session.device_id)
+
+    body: JsonDict = {
+        "next_batch": str(StreamToken(hs.pos, to_device_pos)),
+        "rooms": {"join": joined, "invite": invited, "leave": {}},
+        "to_device": {"events": to_device},
+        "presence": {"events": []},
+        "account_data": {"events": []},
+        "device_lists": {"changed": [], "left": []},
+        # Synapse always sends these two (element-android needs them), so clients may rely on them.
+        "device_one_time_keys_count": {"signed_curve25519": 0},
+        "device_unused_fallback_key_types": [],
+    }
+    return body, bool(joined or invited or to_device)
+
+
+def _joined_room(
+    room: Room,
+    viewer: tuple[str, str],
+    since: StreamToken | None,
+    full_state: bool,
+    limit: int,
+    now: int,
+) -> JsonDict | None:
+    newly_joined = True
+    if since is None or room.membership_pos(viewer[0]) > since.room_pos:
+        events = room.timeline[-limit:] if limit else []
+        limited = len(room.timeline) > len(events)
+    else:
+        newly_joined = False
+        after = room.events_after(since.room_pos)
+        if not after and not full_state:
+            return None
+        events = after[-limit:] if limit else []
+        limited = len(after) > len(events)
+    # The state block is the state before the timeline starts: here, current state not already in the timeline.
+    state: list[Event] = []
+    if newly_joined or full_state:
+        in_timeline = {event.event_id for event in events}
+        state = [event for event in room.state.values() if event.event_id not in in_timeline]
+    first_pos = events[0].pos if events else (room.positions[-1] if room.positions else 0)
+    return {
+        "timeline": {
+            "events": [_sync_event(event, now, viewer) for event in events],
+            "limited": limited,
+            "prev_batch": str(StreamToken(max(0, first_pos - 1), 0)),
+        },
+        "state": {"events": [_sync_event(event, now, viewer) for event in state]},
+        "ephemeral": {"events": []},
+        "account_data": {"events": []},
+        "summary": {
+            "m.joined_member_count": len(room.joined),
+            "m.invited_member_count": len(room.invited),
+        },
+        "unread_notifications": {"notification_count": 0, "highlight_count": 0},
+    }
+
+
+def _sync_event(event: Event, now: int, viewer: tuple[str, str]) -> JsonDict:
+    # Sync leaves the room id out of room events: the room's key says it (ClientEventWithoutRoomID).
+    serialized = event.serialize(now, viewer)
+    del serialized["room_id"]
+    return serialized
+
+
+def _invite_state(room: Room, invite: Event) -> list[JsonDict]:
+    state = [room.state[(kind, "")].stripped() for kind in _INVITE_STATE if (kind, "") in room.state]
+    inviter = room.member_event(invite.sender)
+    if inviter is not None:
+        state.append(inviter.stripped())
+    state.append(invite.stripped())
+    return state

@@ -1,0 +1,76 @@
+"""Idempotent transaction ids, in one place: every txnId endpoint answers through `TransactionCache.run`.
+
+As in Synapse's `transactions.py`: a request is keyed on (user, device, request path); a repeat gets the
+first answer's status and body, byte for byte, and causes nothing. Requests that arrive while the first
+is still running wait for its answer. Failures are never cached, so a client can retry after an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from starlette.responses import Response
+
+from mockmx.errors import MatrixError
+
+TTL_SECONDS = 30 * 60  # Synapse keeps answers for 30 minutes; clients retry within seconds
+
+TxnKey = tuple[str, str, str]
+_Answer = tuple[int, bytes]
+
+
+class TransactionCache:
+    def __init__(self, *, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._done: OrderedDict[TxnKey, tuple[float, _Answer]] = OrderedDict()
+        self._running: dict[TxnKey, asyncio.Future[_Answer | MatrixError]] = {}
+
+    async def run(self, key: TxnKey, handler: Callable[[], Awaitable[Response]]) -> Response:
+        done = self._done.get(key)
+        if done is not None:
+            return _replay(done[1])
+        running = self._running.get(key)
+        if running is not None:
+            outcome = await asyncio.shield(running)
+            if isinstance(outcome, MatrixError):
+                raise outcome
+            return _replay(outcome)
+
+        future: asyncio.Future[_Answer | MatrixError] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        try:
+            response = await handler()
+        except MatrixError as error:
+            future.set_result(error)
+            raise
+        except BaseException:
+            future.set_result(MatrixError(500, "Internal server error"))
+            raise
+        finally:
+            del self._running[key]
+        answer = (response.status_code, bytes(response.body))
+        future.set_result(answer)
+        self._remember(key, answer)
+        return response
+
+    def _remember(self, key: TxnKey, answer: _Answer) -> None:
+        now = self._clock()
+        self._done[key] = (now, answer)
+        # Entries are in insertion order, so the expired ones are at the front: pruning is amortised O(1).
+        while self._done:
+            oldest_key, (stored_at, _) = next(iter(self._done.items()))
+            if now - stored_at < self._ttl:
+                break
+            del self._done[oldest_key]
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+
+def _replay(answer: _Answer) -> Response:
+    status, body = answer
+    return Response(body, status_code=status, media_type="application/json")
