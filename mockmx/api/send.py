@@ -1,0 +1,35 @@
+"""`PUT /rooms/{roomId}/send/{eventType}/{txnId}`: a message event into a room."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mockmx.api.request import authenticate, homeserver, parse_json_object, read_body, transactions
+from mockmx.errors import Codes, MatrixError
+
+MAX_EVENT_BYTES = 65536  # the spec's limit on a whole event as the server stores it
+# What a stored event adds around its content (ids, timestamps, hashes, signatures, auth and prev events) in
+# Synapse's PDU encoding, so that the limit bites where a real server's does.
+_ENVELOPE_BYTES = 600
+
+
+async def send_message(request: Request) -> Response:
+    session = authenticate(request)
+    params = request.path_params
+    room_id, event_type, txn_id = params["room_id"], params["event_type"], params["txn_id"]
+
+    async def send() -> Response:
+        body = await read_body(request)
+        envelope = _ENVELOPE_BYTES + len(room_id) + len(session.user_id) + len(event_type)
+        if len(body) + envelope > MAX_EVENT_BYTES:
+            raise MatrixError(413, "Event too large", Codes.TOO_LARGE)
+        content = parse_json_object(body)
+        if not room_id.startswith("!") or ":" not in room_id:
+            raise MatrixError(403, f"User {session.user_id} not in room {room_id}", Codes.FORBIDDEN)
+        event = homeserver(request).send_message(
+            room_id, session.user_id, event_type, content, (session.device_id, txn_id)
+        )
+        return JSONResponse({"event_id": event.event_id})
+
+    return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)

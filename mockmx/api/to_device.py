@@ -1,0 +1,42 @@
+"""`PUT /sendToDevice/{eventType}/{txnId}`: messages to devices, outside any room."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockmx.api.request import authenticate, homeserver, read_json_object, transactions
+from mockmx.errors import Codes, MatrixError
+
+_EMPTY = b"{}"  # exactly `{}`: matrix-nio's response schema rejects any extra key
+
+
+async def send_to_device(request: Request) -> Response:
+    session = authenticate(request)
+    event_type = request.path_params["event_type"]
+
+    async def send() -> Response:
+        body = await read_json_object(request)
+        messages = _messages(body)
+        homeserver(request).send_to_device(session.user_id, event_type, messages)
+        return Response(_EMPTY, media_type="application/json")
+
+    return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)
+
+
+def _messages(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`messages` checked against the spec's shape: {user_id: {device_id: content object}}."""
+    messages = body.get("messages")
+    if messages is None:
+        raise MatrixError(400, "Missing param: messages", Codes.MISSING_PARAM)
+    if not isinstance(messages, dict):
+        raise MatrixError(400, "'messages' must be an object", Codes.BAD_JSON)
+    for user_id, by_device in messages.items():
+        if not isinstance(by_device, dict):
+            raise MatrixError(400, f"'messages.{user_id}' must be an object of device ids", Codes.BAD_JSON)
+        for device_id, content in by_device.items():
+            if not isinstance(content, dict):
+                raise MatrixError(400, f"'messages.{user_id}.{device_id}' must be an object", Codes.BAD_JSON)
+    return messages
