@@ -1,0 +1,98 @@
+"""Real servers for the tests: each fixture runs the mock on uvicorn, on a free loopback port, and stops it after."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from mockmx.app import create_app
+from mockmx.homeserver.server import Homeserver
+from mockmx.scenario.loader import default_scenario, load_scenario_text
+from mockmx.scenario.model import Scenario
+
+ALICE = "@alice:localhost"
+BOB = "@bob:localhost"
+LOBBY = "!lobby:localhost"
+BACKSTAGE = "!backstage:localhost"
+ALICE_TOKEN = "alice-token"
+BOB_PHONE_TOKEN = "bob-phone-token"
+BOB_LAPTOP_TOKEN = "bob-laptop-token"
+
+
+@dataclass
+class LiveServer:
+    """A mock homeserver listening on a real socket."""
+
+    url: str
+    app: Starlette
+
+    @property
+    def homeserver(self) -> Homeserver:
+        hs: Homeserver = self.app.state.homeserver
+        return hs
+
+    def client(self, token: str | None = None, timeout: float = 10.0) -> httpx.Client:
+        """An HTTP client for this server, sending `token` as a Bearer token when given."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+
+@contextlib.contextmanager
+def serve(scenario: Scenario) -> Iterator[LiveServer]:
+    """Run `scenario` on uvicorn in a background thread until the block ends."""
+    app = create_app(scenario=scenario)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="mockmx-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the mock server did not start")
+        time.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def mock() -> Iterator[LiveServer]:
+    """A fresh mock homeserver running the default scenario (alice and bob in #lobby:localhost)."""
+    with serve(default_scenario()) as live:
+        yield live
+
+
+@pytest.fixture
+def serve_yaml() -> Iterator[Callable[[str], LiveServer]]:
+    """Start a mock homeserver from scenario YAML text; every server started is stopped after the test."""
+    with contextlib.ExitStack() as stack:
+
+        def start(text: str) -> LiveServer:
+            return stack.enter_context(serve(load_scenario_text(text, "<test>")))
+
+        yield start
+
+
+@pytest.fixture
+def alice(mock: LiveServer) -> Iterator[httpx.Client]:
+    """alice's client (device ALICEDEV) on the default mock."""
+    with mock.client(ALICE_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def bob(mock: LiveServer) -> Iterator[httpx.Client]:
+    """bob's client (device BOBPHONE) on the default mock."""
+    with mock.client(BOB_PHONE_TOKEN) as client:
+        yield client
