@@ -115,7 +115,8 @@ def banner(scenario: Scenario, url: str) -> str:
         lines.append("  rooms:")
         for room in scenario.rooms:
             label = "  ".join(part for part in (room.room_id, room.alias, room.name) if part)
-            lines.append(f"    {label}  ({len(room.members)} members)")
+            members = f"{len(room.members)} member" + ("" if len(room.members) == 1 else "s")
+            lines.append(f"    {label}  ({members})")
     if example_token:
         lines += ["", f"  try: curl -H 'Authorization: Bearer {example_token}' {url}/_matrix/client/v3/account/whoami"]
     lines += ["", "Press Ctrl-C to stop."]

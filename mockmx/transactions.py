@@ -32,7 +32,9 @@ class TransactionCache:
     async def run(self, key: TxnKey, handler: Callable[[], Awaitable[Response]]) -> Response:
         done = self._done.get(key)
         if done is not None:
-            return _replay(done[1])
+            if self._clock() - done[0] < self._ttl:
+                return _replay(done[1])
+            del self._done[key]
         running = self._running.get(key)
         if running is not None:
             outcome = await asyncio.shield(running)
