@@ -9,7 +9,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mockmx.scenario.loader import Problem, ScenarioError, default_scenario, load_scenario, load_scenario_text
-from mockmx.scenario.model import DeviceSpec, FaultSpec, Scenario, UserSpec
+from mockmx.scenario.model import DeviceSpec, FaultSpec, PusherSpec, PushSpec, RejectSpec, Scenario, UserSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -19,6 +19,11 @@ SCHEMA = json.loads((ROOT / "mockmx" / "scenario" / "schema.json").read_text(enc
 USERS = "server_name: localhost\nusers:\n  - id: alice\n  - id: bob\n"
 # Lines 5-7: the room "lobby" with both of them joined.
 LOBBY = USERS + "rooms:\n  - alias: lobby\n    members: [alice, bob]\n"
+NOTIFY = "/_matrix/push/v1/notify"
+# Lines 5-9: carol, with a pusher to this mock's own gateway; a second pusher can follow at line 10.
+PUSHER = USERS + f"  - id: carol\n    pushers:\n      - app_id: a\n        pushkey: k\n        url: {NOTIFY}\n"
+# Line 2 opens the gateway's list of rejection rules.
+REJECT = "server_name: localhost\ngateway:\n  reject:\n"
 
 
 def problems_of(text: str) -> list[Problem]:
@@ -50,7 +55,7 @@ ERRORS = [
     pytest.param(
         "server_name: localhost\nroom: []\n",
         2,
-        "unknown key 'room' (expected one of: mockmx, server_name, users, rooms, script, faults)",
+        "unknown key 'room' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, push)",
         id="unknown-top-key",
     ),
     pytest.param("server_name: localhost\nusers: {id: alice}\n", 2, "users: expected a list", id="users-not-list"),
@@ -58,7 +63,7 @@ ERRORS = [
     pytest.param(
         USERS + "  - id: carol\n    pasword: x\n",
         6,
-        "users[2]: unknown key 'pasword' (expected one of: id, password, display_name, devices)",
+        "users[2]: unknown key 'pasword' (expected one of: id, password, display_name, devices, pushers)",
         id="user-key-typo",
     ),
     pytest.param(USERS + "  - password: x\n", 5, "users[2]: missing required key 'id'", id="user-no-id"),
@@ -79,6 +84,68 @@ ERRORS = [
         id="dup-token",
     ),
     pytest.param(USERS + "  - id: carol\n    devices: [{id: C, name: C}]\n", 6, "unknown key 'name'", id="device-key"),
+    # Pushers
+    pytest.param(
+        USERS + "  - id: carol\n    pushers: {app_id: a}\n", 6, "users[2].pushers: expected a list", id="pushers-list"
+    ),
+    pytest.param(
+        USERS + "  - id: carol\n    pushers:\n      - app_id: a\n        pushkey: k\n",
+        7,
+        "users[2].pushers[0]: missing required key 'url'",
+        id="pusher-no-url",
+    ),
+    pytest.param(PUSHER + "        kind: http\n", 10, "unknown key 'kind'", id="pusher-key"),
+    pytest.param(
+        PUSHER.replace("app_id: a", "app_id: " + "a" * 65),
+        7,
+        "users[2].pushers[0].app_id: expected at most 64 characters, got 65",
+        id="app-id-too-long",
+    ),
+    pytest.param(PUSHER.replace("app_id: a", "app_id: ''"), 7, "expected a non-empty string", id="app-id-empty"),
+    pytest.param(PUSHER.replace("pushkey: k", "pushkey: ''"), 8, "expected a non-empty string", id="pushkey-empty"),
+    pytest.param(
+        PUSHER.replace("pushkey: k", "pushkey: " + "\u00e9" * 257),
+        8,
+        "users[2].pushers[0].pushkey: expected at most 512 bytes of UTF-8, got 514",
+        id="pushkey-too-long",
+    ),
+    pytest.param(
+        PUSHER.replace(NOTIFY, "https://push.example.org/notify"),
+        9,
+        "users[2].pushers[0].url: expected a push gateway URL",
+        id="url-wrong-path",
+    ),
+    pytest.param(PUSHER.replace(NOTIFY, NOTIFY + "/"), 9, "expected a push gateway URL", id="url-path-trailing-slash"),
+    pytest.param(PUSHER.replace(NOTIFY, "/notify"), 9, "expected a push gateway URL", id="url-own-wrong-path"),
+    pytest.param(
+        PUSHER.replace(NOTIFY, "ftp://push.example.org" + NOTIFY), 9, "expected a push gateway URL", id="url-scheme"
+    ),
+    pytest.param(
+        PUSHER.replace(NOTIFY, "push.example.org" + NOTIFY), 9, "expected a push gateway URL", id="url-no-scheme"
+    ),
+    pytest.param(
+        PUSHER.replace(NOTIFY, "https://push.example.org:99999" + NOTIFY),
+        9,
+        "users[2].pushers[0].url: expected a URL with a valid host and port, got",
+        id="url-port",
+    ),
+    pytest.param(
+        PUSHER.replace(NOTIFY, "https://[::1" + NOTIFY), 9, "expected a URL with a valid host and port", id="url-ipv6"
+    ),
+    pytest.param(
+        PUSHER + "        format: full\n",
+        10,
+        "users[2].pushers[0].format: expected one of 'event_id_only', got 'full'",
+        id="pusher-format",
+    ),
+    pytest.param(PUSHER + "        lang: 1\n", 10, "quote it", id="pusher-lang-number"),
+    pytest.param(
+        PUSHER + f"      - {{app_id: a, pushkey: k, url: 'https://push.example.org{NOTIFY}'}}\n",
+        10,
+        "users[2].pushers[1].pushkey: duplicate pusher (app_id 'a', pushkey 'k') of '@carol:localhost' "
+        "(first at line 7)",
+        id="dup-pusher",
+    ),
     # Rooms
     pytest.param(
         USERS + "rooms:\n  - name: Hall\n    members: [alice]\n", 6, "expected 'id' or 'alias'", id="nameless"
@@ -310,6 +377,116 @@ ERRORS = [
     pytest.param(
         "server_name: localhost\nfaults:\n  - path: /x\n    delay: .inf\n", 4, "expected a finite number", id="infinite"
     ),
+    pytest.param(
+        "server_name: localhost\nfaults:\n  - path: /x\n    delay: 1\n    lose_answer: true\n",
+        5,
+        "faults[0]: 'lose_answer' needs 'status' or 'rate_limit'",
+        id="lose-answer-with-delay-only",
+    ),
+    pytest.param(
+        "server_name: localhost\nfaults:\n  - path: /x\n    lose_answer: true\n",
+        4,
+        "'lose_answer' needs 'status' or 'rate_limit'",
+        id="lose-answer-alone",
+    ),
+    pytest.param(
+        "server_name: localhost\nfaults:\n  - path: /x\n    status: 500\n    lose_answer: sometimes\n",
+        5,
+        "faults[0].lose_answer: expected true or false, got 'sometimes'",
+        id="lose-answer-not-bool",
+    ),
+    # The push gateway's rejection rules
+    pytest.param("server_name: localhost\ngateway: []\n", 2, "gateway: expected a mapping, got a list", id="gateway"),
+    pytest.param(
+        "server_name: localhost\ngateway:\n  rejects: []\n",
+        3,
+        "gateway: unknown key 'rejects' (expected one of: reject)",
+        id="gateway-key",
+    ),
+    pytest.param(
+        "server_name: localhost\ngateway:\n  reject: {pushkey: k}\n", 3, "gateway.reject: expected a list", id="reject"
+    ),
+    pytest.param(
+        REJECT + "    - after: 2\n", 4, "gateway.reject[0]: expected 'pushkey' or 'app_id' (or both)", id="reject-empty"
+    ),
+    pytest.param(
+        REJECT + "    - pushkey: k\n      after: -1\n",
+        5,
+        "gateway.reject[0].after: expected an integer >= 0, got -1",
+        id="reject-after-negative",
+    ),
+    pytest.param(REJECT + "    - pushkey: k\n      after: 1.5\n", 5, "expected an integer", id="reject-after-float"),
+    pytest.param(
+        REJECT + "    - pushkey: k\n      user: bob\n",
+        5,
+        "unknown key 'user' (expected one of: pushkey, app_id, after)",
+        id="reject-key",
+    ),
+    pytest.param(
+        REJECT + "    - pushkey: ''\n",
+        4,
+        "gateway.reject[0].pushkey: expected a non-empty string",
+        id="reject-empty-key",
+    ),
+    pytest.param(
+        REJECT + "    - pushkey: " + "k" * 513 + "\n",
+        4,
+        "expected at most 512 bytes of UTF-8, got 513",
+        id="reject-long-key",
+    ),
+    pytest.param(
+        REJECT + "    - app_id: " + "a" * 65 + "\n",
+        4,
+        "expected at most 64 characters, got 65",
+        id="reject-long-app-id",
+    ),
+    # How the homeserver retries pushes
+    pytest.param("server_name: localhost\npush: 1s\n", 2, "push: expected a mapping, got '1s'", id="push"),
+    pytest.param(
+        "server_name: localhost\npush:\n  retries: 3\n",
+        3,
+        "push: unknown key 'retries' (expected one of: backoff, max_backoff)",
+        id="push-key",
+    ),
+    pytest.param(
+        "server_name: localhost\npush:\n  backoff: 0ms\n",
+        3,
+        "push.backoff: expected a duration greater than 0",
+        id="backoff-zero",
+    ),
+    pytest.param(
+        "server_name: localhost\npush:\n  backoff: soon\n", 3, "push.backoff: expected a duration", id="backoff"
+    ),
+    pytest.param(
+        "server_name: localhost\npush:\n  max_backoff: -1\n",
+        3,
+        "push.max_backoff: expected a duration",
+        id="max-backoff",
+    ),
+    pytest.param(
+        "server_name: localhost\npush:\n  backoff: 2s\n  max_backoff: 500ms\n",
+        4,
+        "push.max_backoff: expected at least backoff (2s), got 500ms",
+        id="max-backoff-below-backoff",
+    ),
+    pytest.param(
+        "server_name: localhost\npush:\n  max_backoff: 500ms\n",
+        3,
+        "push.max_backoff: expected at least backoff (1s by default), got 500ms",
+        id="max-backoff-below-default-backoff",
+    ),
+    pytest.param(
+        "server_name: localhost\npush:\n  backoff: 2h\n",
+        3,
+        "push.backoff: expected at most max_backoff (1h by default), got 2h",
+        id="backoff-above-default-max-backoff",
+    ),
+    pytest.param(
+        "server_name: localhost\npush:\n  backoff: soon\n  max_backoff: 1ms\n",
+        3,
+        "push.backoff: expected a duration",
+        id="max-backoff-not-compared-with-a-wrong-backoff",
+    ),
 ]
 
 
@@ -343,7 +520,8 @@ def test_scenario_error_lists_every_problem_one_per_line() -> None:
         load_scenario_text("mockmx: 2\nserver_name: localhost\nfoo: 1\n", source="bad.yaml")
     assert str(caught.value) == (
         "bad.yaml:1:9: mockmx: expected 1, got 2\n"
-        "bad.yaml:3:1: unknown key 'foo' (expected one of: mockmx, server_name, users, rooms, script, faults)"
+        "bad.yaml:3:1: unknown key 'foo' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, "
+        "push)"
     )
     assert isinstance(caught.value, ValueError)
 
@@ -513,6 +691,124 @@ def test_rate_limit_becomes_a_429() -> None:
     assert fault.error == "Injected fault (scenario rule at line 3)"
 
 
+def test_lose_answer_defaults_to_false() -> None:
+    [fault] = load("server_name: localhost\nfaults:\n  - path: /x\n    status: 500\n").faults
+    assert fault.lose_answer is False
+
+
+@pytest.mark.parametrize(
+    "effect",
+    ["status: 502", "rate_limit: {retry_after_ms: 100}", "status: 500\n    delay: 1", "status: 500\n    times: 1"],
+)
+def test_lose_answer_goes_with_an_error_answer(effect: str) -> None:
+    [fault] = load(f"server_name: localhost\nfaults:\n  - path: {NOTIFY}\n    {effect}\n    lose_answer: true\n").faults
+    assert fault.lose_answer is True
+    assert fault.status in (500, 502, 429)
+
+
+def test_lose_answer_false_needs_nothing() -> None:
+    [fault] = load("server_name: localhost\nfaults:\n  - path: /x\n    delay: 1\n    lose_answer: false\n").faults
+    assert (fault.lose_answer, fault.status) == (False, None)
+
+
+def test_pusher_defaults() -> None:
+    carol = load(PUSHER).users[2]
+    assert carol.pushers == (PusherSpec("a", "k", NOTIFY),)
+    [pusher] = carol.pushers
+    assert (pusher.format, pusher.app_display_name, pusher.device_display_name) == (None, "mockmx", "mockmx")
+    assert (pusher.lang, pusher.profile_tag) == ("en", None)
+
+
+def test_pusher_fields() -> None:
+    text = PUSHER + "        format: event_id_only\n        app_display_name: Chat\n"
+    text += "        device_display_name: Phone\n        lang: en-GB\n        profile_tag: work\n"
+    [pusher] = load(text).users[2].pushers
+    assert pusher == PusherSpec(
+        "a",
+        "k",
+        NOTIFY,
+        format="event_id_only",
+        app_display_name="Chat",
+        device_display_name="Phone",
+        lang="en-GB",
+        profile_tag="work",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://push.example.org" + NOTIFY,
+        "http://localhost:5000" + NOTIFY,
+        "https://[::1]:8443" + NOTIFY,
+        "https://push.example.org" + NOTIFY + "?token=abc",
+    ],
+)
+def test_pusher_to_an_external_gateway_keeps_its_url(url: str) -> None:
+    [pusher] = load(PUSHER.replace(NOTIFY, f"'{url}'")).users[2].pushers
+    assert pusher.url == url
+
+
+def test_pushkey_limit_is_in_bytes_and_app_id_limit_in_characters() -> None:
+    text = PUSHER.replace("app_id: a", "app_id: " + "\u00e9" * 64).replace("pushkey: k", "pushkey: " + "\u00e9" * 256)
+    [pusher] = load(text).users[2].pushers
+    assert (len(pusher.app_id), len(pusher.pushkey.encode())) == (64, 512)
+
+
+def test_a_pushkey_may_repeat_for_another_app_or_another_user() -> None:
+    text = PUSHER + f"      - {{app_id: b, pushkey: k, url: {NOTIFY}}}\n"
+    text += f"  - id: dave\n    pushers: [{{app_id: a, pushkey: k, url: {NOTIFY}}}]\n"
+    users = load(text).users
+    assert [(p.app_id, p.pushkey) for p in users[2].pushers] == [("a", "k"), ("b", "k")]
+    assert [(p.app_id, p.pushkey) for p in users[3].pushers] == [("a", "k")]
+
+
+def test_users_have_no_pushers_by_default() -> None:
+    assert all(user.pushers == () for user in load(USERS).users)
+
+
+def test_without_gateway_and_push_the_defaults_apply() -> None:
+    scenario = load("server_name: localhost\n")
+    assert scenario.reject == ()
+    assert scenario.push == PushSpec(backoff=1.0, max_backoff=3600.0)
+    assert load("server_name: localhost\ngateway: {}\npush: {}\n").push == scenario.push
+    assert load("server_name: localhost\ngateway: {reject: []}\n").reject == ()
+
+
+def test_reject_rules_keep_their_order_and_default_after_to_zero() -> None:
+    text = REJECT + "    - pushkey: old-phone\n      after: 2\n    - app_id: org.example.retired\n"
+    text += "    - {pushkey: k, app_id: a, after: 0}\n"
+    assert load(text).reject == (
+        RejectSpec(pushkey="old-phone", after=2),
+        RejectSpec(app_id="org.example.retired"),
+        RejectSpec(pushkey="k", app_id="a"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("push", "backoff", "max_backoff"),
+    [
+        ("backoff: 250ms", 0.25, 3600.0),
+        ("max_backoff: 30s", 1.0, 30.0),
+        ("backoff: 2\n  max_backoff: 1m", 2.0, 60.0),
+        ("backoff: 1h", 3600.0, 3600.0),  # equal is fine: every retry then waits the same
+        ("max_backoff: 1s", 1.0, 1.0),
+    ],
+)
+def test_push_backoff_durations(push: str, backoff: float, max_backoff: float) -> None:
+    assert load(f"server_name: localhost\npush:\n  {push}\n").push == PushSpec(backoff, max_backoff)
+
+
+def test_faults_gateway_and_push_are_checked_without_a_server_name() -> None:
+    text = "faults:\n  - path: /x\n    lose_answer: true\ngateway:\n  reject: [{after: 1}]\npush: {backoff: 0}\n"
+    assert [(p.line, p.message) for p in problems_of(text)] == [
+        (1, "missing required key 'server_name'"),
+        (3, "faults[0]: 'lose_answer' needs 'status' or 'rate_limit'"),
+        (5, "gateway.reject[0]: expected 'pushkey' or 'app_id' (or both)"),
+        (6, "push.backoff: expected a duration greater than 0"),
+    ]
+
+
 def test_anchors_and_merge_keys_work() -> None:
     text = "server_name: localhost\nfaults:\n  - &slow {path: /a, delay: 1, method: GET}\n"
     text += "  - <<: *slow\n    path: /b\n"
@@ -534,6 +830,15 @@ def test_default_scenario_is_as_documented() -> None:
     lobby = next(room for room in scenario.rooms if room.room_id == "!lobby:localhost")
     assert lobby.alias == "#lobby:localhost"
     assert set(lobby.members) == {"@alice:localhost", "@bob:localhost"}
+    pushers = {user.user_id: user.pushers for user in scenario.users}
+    assert pushers == {
+        "@alice:localhost": (),
+        # Aimed at the mock's own gateway, so alice's messages to bob land in GET /_mockmx/notifications.
+        "@bob:localhost": (
+            PusherSpec("org.example.mockmx", "bob-phone-pushkey", NOTIFY, device_display_name="BobPhone"),
+        ),
+    }
+    assert (scenario.reject, scenario.push) == ((), PushSpec())
 
 
 def test_default_scenario_is_loaded_once() -> None:
@@ -547,7 +852,33 @@ def test_scenarios_default_is_the_packaged_default() -> None:
 
 def test_examples_exist() -> None:
     names = {path.name for path in EXAMPLES}
-    assert {"default.yaml", "scripted-chatter.yaml", "flaky-homeserver.yaml", "guests.yaml"} <= names
+    assert {
+        "default.yaml",
+        "scripted-chatter.yaml",
+        "flaky-homeserver.yaml",
+        "guests.yaml",
+        "push-gateway.yaml",
+    } <= names
+
+
+def test_push_gateway_example_is_as_its_comments_say() -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "push-gateway.yaml")
+    pushers = {user.user_id: user.pushers for user in scenario.users}
+    [bob_phone] = pushers["@bob:localhost"]
+    [carol_phone] = pushers["@carol:localhost"]
+    assert bob_phone.url == NOTIFY  # this mock's own gateway...
+    assert scenario.reject == (RejectSpec(pushkey=bob_phone.pushkey, after=2),)  # ...which rejects it after 2
+    assert carol_phone.url.startswith("http://") and carol_phone.url.endswith(NOTIFY)  # an external gateway
+    [lost] = scenario.faults
+    assert (lost.path, lost.method, lost.after, lost.times, lost.status, lost.lose_answer) == (
+        NOTIFY,
+        "POST",
+        1,
+        1,
+        502,
+        True,
+    )
+    assert scenario.push == PushSpec(backoff=0.5, max_backoff=30.0)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[path.name for path in EXAMPLES])

@@ -19,11 +19,26 @@ class DeviceSpec:
 
 
 @dataclass(frozen=True)
+class PusherSpec:
+    """An HTTP pusher the user has from the start, as `POST /pushers/set` would make it."""
+
+    app_id: str
+    pushkey: str
+    url: str  # an absolute http(s) URL, or a path (starting with /) on this mock itself
+    format: str | None = None  # "event_id_only" for the short payload
+    app_display_name: str = "mockmx"
+    device_display_name: str = "mockmx"
+    lang: str = "en"
+    profile_tag: str | None = None
+
+
+@dataclass(frozen=True)
 class UserSpec:
     user_id: str
     password: str | None = None
     display_name: str | None = None
     devices: tuple[DeviceSpec, ...] = ()
+    pushers: tuple[PusherSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,27 @@ class FaultSpec:
     errcode: str | None = None
     error: str | None = None
     retry_after_ms: int | None = None  # ...a 429 M_LIMIT_EXCEEDED with Retry-After when set
+    # Handle the request as usual but answer with the error anyway: a lost acknowledgement, which makes a
+    # client (or a homeserver pushing to the gateway) retry something that already happened.
+    lose_answer: bool = False
     line: int | None = None  # where the rule stands in its file, for messages
+
+
+@dataclass(frozen=True)
+class RejectSpec:
+    """The gateway lists matching pushkeys in `rejected`: always, or once `after` notifications were accepted."""
+
+    pushkey: str | None = None  # None matches every pushkey...
+    app_id: str | None = None  # ...and None every app id
+    after: int = 0
+
+
+@dataclass(frozen=True)
+class PushSpec:
+    """How the mock homeserver retries a push that failed: from `backoff` seconds, doubling up to `max_backoff`."""
+
+    backoff: float = 1.0
+    max_backoff: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -87,4 +122,6 @@ class Scenario:
     rooms: tuple[RoomSpec, ...] = ()
     script: tuple[ScriptedEventSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
+    reject: tuple[RejectSpec, ...] = ()  # the push gateway's rejection rules
+    push: PushSpec = PushSpec()
     source: str = "<memory>"  # the file it came from, for messages and the start-up banner
