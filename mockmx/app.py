@@ -14,10 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from mockmx.api import events, rooms, send, session, sync, to_device, versions
+from mockmx.api import events, gateway, pushers, rooms, send, session, sync, to_device, versions
+from mockmx.api.paths import RawPathRouting
 from mockmx.errors import Codes, MatrixError
 from mockmx.faults import FaultMiddleware
 from mockmx.homeserver.server import Homeserver
+from mockmx.push.gateway import Gateway
+from mockmx.push.sender import PushSender
 from mockmx.scenario.model import Scenario
 from mockmx.script import ScriptRunner
 from mockmx.transactions import TransactionCache
@@ -26,8 +29,8 @@ log = logging.getLogger(__name__)
 
 # The hottest routes first: Starlette tries them in order.
 CLIENT_ROUTES = [
-    Route("/rooms/{room_id}/send/{event_type}/{txn_id}", send.send_message, methods=["PUT"]),
-    Route("/sendToDevice/{event_type}/{txn_id}", to_device.send_to_device, methods=["PUT"]),
+    Route("/rooms/{room_id:segment}/send/{event_type:segment}/{txn_id:segment}", send.send_message, methods=["PUT"]),
+    Route("/sendToDevice/{event_type:segment}/{txn_id:segment}", to_device.send_to_device, methods=["PUT"]),
     Route("/sync", sync.sync, methods=["GET"]),
     Route("/events", events.events, methods=["GET"]),
     Route("/login", session.login_flows, methods=["GET"]),
@@ -36,10 +39,12 @@ CLIENT_ROUTES = [
     Route("/register", session.register, methods=["POST"]),
     Route("/account/whoami", session.whoami, methods=["GET"]),
     Route("/createRoom", rooms.create_room, methods=["POST"]),
-    Route("/join/{room}", rooms.join, methods=["POST"]),
-    Route("/rooms/{room}/join", rooms.join, methods=["POST"]),
+    Route("/join/{room:segment}", rooms.join, methods=["POST"]),
+    Route("/rooms/{room:segment}/join", rooms.join, methods=["POST"]),
     Route("/joined_rooms", rooms.joined_rooms, methods=["GET"]),
-    Route("/user/{user_id}/filter", sync.create_filter, methods=["POST"]),
+    Route("/user/{user_id:segment}/filter", sync.create_filter, methods=["POST"]),
+    Route("/pushers", pushers.get_pushers, methods=["GET"]),
+    Route("/pushers/set", pushers.set_pusher, methods=["POST"]),
 ]
 # Synapse still serves these two under the pre-r0 prefix.
 LEGACY_V1_ROUTES = [CLIENT_ROUTES[0], CLIENT_ROUTES[3]]
@@ -49,6 +54,9 @@ ROUTES: list[BaseRoute] = [
     Mount("/_matrix/client/r0", routes=CLIENT_ROUTES),
     Mount("/_matrix/client/api/v1", routes=LEGACY_V1_ROUTES),
     Route("/_matrix/client/versions", versions.versions, methods=["GET"]),
+    Route("/_matrix/push/v1/notify", gateway.notify, methods=["POST"]),
+    Route("/_mockmx/notifications", gateway.list_notifications, methods=["GET"]),
+    Route("/_mockmx/notifications", gateway.clear_notifications, methods=["DELETE"]),
 ]
 
 
@@ -56,6 +64,8 @@ def create_app(*, scenario: Scenario) -> Starlette:
     """A mock homeserver for `scenario`; each call is independent, so several can run in one process."""
     hs = Homeserver(scenario)
     runner = ScriptRunner(hs, scenario.script)
+    push_sender = PushSender(hs, scenario.push)
+    hs.listeners.append(push_sender.on_event)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,6 +74,7 @@ def create_app(*, scenario: Scenario) -> Starlette:
             yield
         finally:
             await runner.stop()
+            await push_sender.stop()
             hs.notifier.release_all()
 
     middleware = [
@@ -77,6 +88,7 @@ def create_app(*, scenario: Scenario) -> Starlette:
     ]
     if scenario.faults:
         middleware.append(Middleware(FaultMiddleware, faults=scenario.faults))
+    middleware.append(Middleware(RawPathRouting))
     app = Starlette(
         routes=ROUTES,
         middleware=middleware,
@@ -84,6 +96,8 @@ def create_app(*, scenario: Scenario) -> Starlette:
         lifespan=lifespan,
     )
     app.state.homeserver = hs
+    app.state.push_sender = push_sender
+    app.state.gateway = Gateway(scenario.reject)
     app.state.transactions = TransactionCache()
     app.state.scenario = scenario
     return app

@@ -88,7 +88,9 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
-            print(banner(self.scenario, f"http://{_url_host(host)}:{port}"), flush=True)
+            url = f"http://{_url_host(host)}:{port}"
+            self.homeserver.base_url = url
+            print(banner(self.scenario, url), flush=True)
 
     async def shutdown(self, sockets: Any = None) -> None:
         # Pending /sync and /events polls answer now, empty, instead of holding Ctrl-C up until their timeout.

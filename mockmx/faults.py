@@ -1,7 +1,9 @@
 """Fault rules from a scenario: matching requests are delayed, answered with an error, or rate limited.
 
 Every rule that matches a request's method and path counts it; the first rule whose window
-(`after` < count <= `after` + `times`) holds the request acts on it. The middleware is only installed when
+(`after` < count <= `after` + `times`) holds the request acts on it. With `lose_answer`, the request is
+handled as usual and only its answer is replaced by the error: a lost acknowledgement, so the client retries
+something that already happened. The middleware is only installed when
 a scenario has rules, so a scenario without faults pays nothing for them.
 """
 
@@ -11,7 +13,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockmx.errors import Codes, MatrixError, limit_exceeded
 from mockmx.scenario.model import FaultSpec
@@ -69,7 +71,13 @@ class FaultMiddleware:
         if error is None:
             await self.app(scope, receive, send)
             return
+        if rule.spec.lose_answer:
+            await self.app(scope, receive, _discard)
         headers = [(b"content-type", b"application/json")]
         headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
         await send({"type": "http.response.start", "status": error.status, "headers": headers})
         await send({"type": "http.response.body", "body": error.body()})
+
+
+async def _discard(message: Message) -> None:
+    """The answer a lost acknowledgement never delivers."""

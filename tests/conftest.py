@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,9 @@ from mockmx.app import create_app
 from mockmx.homeserver.server import Homeserver
 from mockmx.scenario.loader import default_scenario, load_scenario_text
 from mockmx.scenario.model import Scenario
+from tests.synapse import SynapseServer, ensure_synapse_venv, running_synapse
+
+ROOT = Path(__file__).resolve().parents[1]
 
 ALICE = "@alice:localhost"
 BOB = "@bob:localhost"
@@ -59,8 +63,10 @@ def serve(scenario: Scenario) -> Iterator[LiveServer]:
             raise RuntimeError("the mock server did not start")
         time.sleep(0.005)
     port = server.servers[0].sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    app.state.homeserver.base_url = url
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app)
+        yield LiveServer(url, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -96,3 +102,17 @@ def bob(mock: LiveServer) -> Iterator[httpx.Client]:
     """bob's client (device BOBPHONE) on the default mock."""
     with mock.client(BOB_PHONE_TOKEN) as client:
         yield client
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Install Synapse (tens of seconds, once) before any test runs, so no test's timeout pays for it.
+    if any(item.get_closest_marker("synapse") for item in session.items):
+        ensure_synapse_venv(ROOT)
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    """A real Synapse 1.163.2 on loopback for the whole session, in its own .venv-synapse; tests mark themselves
+    `@pytest.mark.synapse` and use localparts no other test uses."""
+    with running_synapse(ROOT, tmp_path_factory.mktemp("synapse")) as server:
+        yield server

@@ -13,8 +13,10 @@ from mockmx.homeserver.server import Homeserver
 from mockmx.transactions import TransactionCache
 
 MAX_BODY_BYTES = 1 << 20  # far above any valid client request (events stop at 64 KiB); the rest is refused unread
-MAX_JSON_DEPTH = 64  # deeper bodies are refused so that echoing them back can never hit the recursion limit
-_DEPTH_SUSPECT = 128  # only bodies with this many brackets are walked to measure their depth
+# Bodies nested deeper are refused, so that echoing them back can never come near the recursion limit. Only
+# bodies with more brackets than _DEPTH_SUSPECT are measured: fewer cannot nest deep enough to matter.
+MAX_JSON_DEPTH = 64
+_DEPTH_SUSPECT = 128
 
 
 def homeserver(request: Request) -> Homeserver:

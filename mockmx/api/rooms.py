@@ -36,7 +36,7 @@ async def create_room(request: Request) -> Response:
         topic=optional_str(body, "topic"),
         alias_localpart=alias,
         preset=preset,
-        invite=_string_list(body, "invite"),
+        invite=_user_ids(body, "invite"),
         is_direct=is_direct,
         initial_state=_initial_state(body),
     )
@@ -48,6 +48,14 @@ def _string_list(body: dict[str, Any], key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise MatrixError(400, f"'{key}' must be a list of strings", Codes.BAD_JSON)
     return value
+
+
+def _user_ids(body: dict[str, Any], key: str) -> list[str]:
+    user_ids = _string_list(body, key)
+    for user_id in user_ids:
+        if not user_id.startswith("@") or ":" not in user_id:
+            raise MatrixError(400, f"'{user_id}' is not a user id", Codes.INVALID_PARAM)
+    return user_ids
 
 
 def _initial_state(body: dict[str, Any]) -> list[dict[str, Any]]:

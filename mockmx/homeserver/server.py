@@ -9,6 +9,7 @@ from typing import Any
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.accounts import Accounts
 from mockmx.homeserver.notifier import Notifier
+from mockmx.homeserver.pushers import Pusher, Pushers
 from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
 from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.homeserver.tokens import StreamToken
@@ -33,9 +34,15 @@ class Homeserver:
         self.joined_rooms: dict[str, set[str]] = {}  # user_id -> room ids, kept in step with Room.joined
         self.invited_rooms: dict[str, set[str]] = {}
         self.filters: dict[tuple[str, str], JsonDict] = {}  # (user_id, filter_id) -> filter definition
+        self.pushers = Pushers()
+        # Called with (room, event) for every stored event: how pushing (and later, recording) hooks in.
+        self.listeners: list[Callable[[Room, Event], None]] = []
+        self.base_url: str | None = None  # where this mock listens, once bound: for pushers aimed at itself
         self.pos = 0
         for user in scenario.users:
             self.accounts.add_user(user)
+            for pusher in user.pushers:
+                self.pushers.add(Pusher.from_spec(user.user_id, pusher), append=True)
         for room in scenario.rooms:
             self._build_room(room)
 
@@ -52,6 +59,12 @@ class Homeserver:
 
     def rooms_of(self, user_id: str) -> set[str]:
         return self.joined_rooms.get(user_id, set())
+
+    def absolute_url(self, url: str) -> str | None:
+        """`url`, with a bare path taken to be on this mock itself (None while its address is unknown)."""
+        if not url.startswith("/"):
+            return url
+        return self.base_url.rstrip("/") + url if self.base_url is not None else None
 
     def display_name(self, user_id: str) -> str:
         user = self.accounts.users.get(user_id)
@@ -84,6 +97,8 @@ class Homeserver:
         if room.invited:
             self.notifier.notify(room.invited)
         self.notifier.notify((room.room_id,))
+        for listener in self.listeners:
+            listener(room, event)
         return event
 
     def send_message(
@@ -127,6 +142,10 @@ class Homeserver:
         is_direct: bool = False,
         initial_state: Iterable[JsonDict] = (),
     ) -> Room:
+        invite = list(invite)
+        if creator in invite:
+            # The spec's auth rules refuse an invite for a joined user; refuse before a half-made room exists.
+            raise MatrixError(403, f"{creator} is already in the room.", Codes.FORBIDDEN)
         alias = f"#{alias_localpart}:{self.server_name}" if alias_localpart is not None else None
         if alias is not None and alias in self.aliases:
             raise MatrixError(400, "Room alias already taken", Codes.ROOM_IN_USE)

@@ -1,0 +1,39 @@
+"""The push gateway on the wire: `POST /_matrix/push/v1/notify`, and the journal under `/_mockmx/notifications`."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mockmx.api.request import read_json_object
+from mockmx.errors import Codes, MatrixError
+from mockmx.push.gateway import FILTERS, Gateway
+from mockmx.push.validate import validate_notification
+
+
+def gateway(request: Request) -> Gateway:
+    return cast(Gateway, request.app.state.gateway)
+
+
+async def notify(request: Request) -> Response:
+    notification = validate_notification(await read_json_object(request))
+    client = request.client
+    remote = f"{client.host}:{client.port}" if client is not None else "unknown"
+    rejected = gateway(request).accept(notification, remote, request.headers.get("user-agent"))
+    return JSONResponse({"rejected": rejected})
+
+
+async def list_notifications(request: Request) -> Response:
+    wanted = dict(request.query_params)
+    unknown = sorted(set(wanted) - set(FILTERS))
+    if unknown:
+        raise MatrixError(400, f"Unknown filter {unknown}; expected some of: {', '.join(FILTERS)}", Codes.INVALID_PARAM)
+    entries = gateway(request).notifications(**wanted)
+    return JSONResponse({"notifications": [entry.to_json() for entry in entries]})
+
+
+async def clear_notifications(request: Request) -> Response:
+    gateway(request).clear()
+    return JSONResponse({})

@@ -1,0 +1,149 @@
+"""The mock homeserver's pushing: a notification per notifying event and pusher, sent in the background.
+
+Each pusher has its own queue and worker, so a slow or failing gateway delays only its own pushes and a
+send never waits for pushing. A failed push (no answer, a non-2xx status, a body that is not JSON) is
+retried with exponential backoff before the next one goes, as Synapse does; a pusher whose pushkey comes
+back in `rejected` is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+
+from mockmx import __version__
+from mockmx.homeserver.pushers import Pusher
+from mockmx.homeserver.rooms import Event, Room
+from mockmx.homeserver.server import Homeserver
+from mockmx.push.rules import priority, tweaks_for
+from mockmx.scenario.model import PushSpec
+
+log = logging.getLogger(__name__)
+PUSH_TIMEOUT_SECONDS = 10
+
+
+class PushSender:
+    def __init__(self, hs: Homeserver, spec: PushSpec) -> None:
+        self.hs = hs
+        self.spec = spec
+        self.unread: dict[str, int] = {}  # user_id -> notifying events since... ever: the mock has no receipts
+        self._queues: dict[tuple[str, str, str], asyncio.Queue[dict[str, Any]]] = {}
+        self._workers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._client: httpx.AsyncClient | None = None
+        self.sent = 0  # pushes the gateways acknowledged, for tests and benchmarks
+        self.failures = 0
+
+    def on_event(self, room: Room, event: Event) -> None:
+        """Queue the pushes `event` causes; called by the homeserver for every event it stores."""
+        pushers = self.hs.pushers
+        candidates = pushers.users
+        if not candidates:
+            return
+        targets = candidates & room.joined
+        if event.type == "m.room.member" and event.state_key in candidates:
+            targets.add(event.state_key)
+        for user_id in targets:
+            tweaks = tweaks_for(event, user_id, self.hs.display_name(user_id), len(room.joined))
+            if tweaks is None:
+                continue
+            unread = self.unread[user_id] = self.unread.get(user_id, 0) + 1
+            for pusher in pushers.of(user_id):
+                self._enqueue(pusher, self._payload(pusher, room, event, tweaks, unread))
+
+    def _payload(self, pusher: Pusher, room: Room, event: Event, tweaks: dict[str, Any], unread: int) -> dict[str, Any]:
+        device: dict[str, Any] = {
+            "app_id": pusher.app_id,
+            "pushkey": pusher.pushkey,
+            "pushkey_ts": pusher.pushkey_ts,
+            "data": {key: value for key, value in pusher.data.items() if key != "url"},
+        }
+        notification: dict[str, Any] = {
+            "event_id": event.event_id,
+            "room_id": event.room_id,
+            "counts": {"unread": unread},
+            "prio": priority(event, tweaks),
+            "devices": [device],
+        }
+        if pusher.event_id_only:
+            return {"notification": notification}
+        device["tweaks"] = tweaks
+        notification.update(
+            {
+                "id": event.event_id,
+                "type": event.type,
+                "sender": event.sender,
+                "sender_display_name": self.hs.display_name(event.sender),
+                "content": event.content,
+            }
+        )
+        if room.name is not None:
+            notification["room_name"] = room.name
+        if room.canonical_alias is not None:
+            notification["room_alias"] = room.canonical_alias
+        if event.type == "m.room.member":
+            notification["user_is_target"] = event.state_key == pusher.user_id
+        return {"notification": notification}
+
+    def _enqueue(self, pusher: Pusher, payload: dict[str, Any]) -> None:
+        queue = self._queues.get(pusher.key)
+        if queue is None:
+            queue = self._queues[pusher.key] = asyncio.Queue()
+            self._workers[pusher.key] = asyncio.create_task(self._deliver(pusher.key, queue))
+        queue.put_nowait(payload)
+
+    async def _deliver(self, key: tuple[str, str, str], queue: asyncio.Queue[dict[str, Any]]) -> None:
+        # Keyed by (user, app_id, pushkey), not by pusher object: a pusher set again keeps its queue, and its
+        # new data (a new URL, say) applies from the next attempt on.
+        pushers = self.hs.pushers
+        try:
+            while pushers.get(*key) is not None:
+                payload = await queue.get()
+                delay = self.spec.backoff
+                while (pusher := pushers.get(*key)) is not None:
+                    rejected = await self._post(pusher, payload)
+                    if rejected is not None:
+                        if pusher.pushkey in rejected:
+                            log.info("gateway rejected pushkey %s: removing the pusher", pusher.pushkey)
+                            pushers.remove(*key)
+                        break
+                    self.failures += 1
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.spec.max_backoff)
+        finally:
+            if self._workers.get(key) is asyncio.current_task():
+                del self._workers[key]
+                del self._queues[key]
+
+    async def _post(self, pusher: Pusher, payload: dict[str, Any]) -> list[str] | None:
+        """The gateway's `rejected` list, or None when the push failed and must be retried."""
+        url = self.hs.absolute_url(pusher.url)
+        if url is None:
+            log.warning("cannot push to %s before the server knows its own address", pusher.url)
+            return None
+        if self._client is None:
+            headers = {"User-Agent": f"mockmx/{__version__}"}
+            self._client = httpx.AsyncClient(timeout=PUSH_TIMEOUT_SECONDS, headers=headers)
+        try:
+            response = await self._client.post(url, json=payload)
+            answer = response.json() if response.is_success else None
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning("push to %s failed: %s", url, error)
+            return None
+        if not isinstance(answer, dict):
+            log.warning("push to %s failed: %s %s", url, response.status_code, response.text[:200])
+            return None
+        self.sent += 1
+        rejected = answer.get("rejected", [])
+        return [key for key in rejected if isinstance(key, str)] if isinstance(rejected, list) else []
+
+    async def stop(self) -> None:
+        workers = list(self._workers.values())
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -1,0 +1,232 @@
+"""The live mock against the Matrix spec: schemathesis makes requests from the spec's OpenAPI and sends them over real
+HTTP. No answer may be a 5xx, every answer the spec documents must match its schema, every 4xx must be a Matrix error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from schemathesis import Case, CheckContext, Response
+
+from mockmx.scenario.loader import default_scenario
+from mockmx.scenario.model import Scenario, UserSpec
+from tests.conftest import ALICE, ALICE_TOKEN, BACKSTAGE, BOB, LOBBY, LiveServer, serve
+
+SPEC = Path(__file__).parents[2] / "shared" / "matrix-spec"
+CLIENT_SERVER = SPEC / "merged" / "client-server.json"
+ERROR_SCHEMA = SPEC / "data" / "api" / "client-server" / "definitions" / "errors" / "error.yaml"
+
+if not CLIENT_SERVER.is_file():
+    pytest.skip(f"no Matrix spec data at {CLIENT_SERVER}", allow_module_level=True)
+
+V3 = "/_matrix/client/v3"
+# What the mock serves; the rest of the spec is dropped before schemathesis sees it.
+SERVED = {
+    ("GET", "/_matrix/client/versions"),
+    ("GET", f"{V3}/login"),
+    ("POST", f"{V3}/login"),
+    ("POST", f"{V3}/logout"),
+    ("GET", f"{V3}/account/whoami"),
+    ("POST", f"{V3}/register"),
+    ("GET", f"{V3}/sync"),
+    ("GET", f"{V3}/events"),
+    ("POST", f"{V3}/createRoom"),
+    ("POST", f"{V3}/join/{{roomIdOrAlias}}"),
+    ("POST", f"{V3}/rooms/{{roomId}}/join"),
+    ("GET", f"{V3}/joined_rooms"),
+    ("PUT", f"{V3}/rooms/{{roomId}}/send/{{eventType}}/{{txnId}}"),
+    ("PUT", f"{V3}/sendToDevice/{{eventType}}/{{txnId}}"),
+}
+# Opaque strings to the spec. Given a format of our own, some of them are tokens and filters the mock understands,
+# so that incremental syncs and timeline limits get checked too. A format only annotates: the schema accepts the same.
+OPAQUE_PARAMETERS = [
+    (f"{V3}/sync", "since", "mockmx-stream-token"),
+    (f"{V3}/events", "from", "mockmx-stream-token"),
+    (f"{V3}/sync", "filter", "mockmx-filter"),
+]
+SEED = 1721
+EXAMPLES_PER_OPERATION = 25
+# A quiet mock has no news for a long poll, which then waits out its whole `timeout`; a short wait takes that path too.
+MAX_LONG_POLL_MS = 20
+ALICE_LOGIN: dict[str, Any] = {
+    "type": "m.login.password",
+    "identifier": {"type": "m.id.user", "user": "alice"},
+    "password": "alice-pass",
+}
+
+
+def served_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec`, changed in place: narrowed to what the mock serves, the data's quirks fixed (SOURCE.md beside it)."""
+    # The guest/peek variant of /events, spelled with a trailing space so that it can stand beside the old stream.
+    del spec["paths"][f"{V3}/events "]
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path in sorted(SERVED):
+        paths.setdefault(path, {})[method.lower()] = spec["paths"][path][method.lower()]
+    spec["paths"] = paths
+    del spec["servers"]  # matrix.org: every request goes to the live mock instead
+    for path, name, string_format in OPAQUE_PARAMETERS:
+        (parameter,) = (p for p in paths[path]["get"]["parameters"] if p["name"] == name)
+        parameter["schema"]["format"] = string_format
+    return spec
+
+
+def identifiers(sigil: str, known: list[str]) -> st.SearchStrategy[str]:
+    """Ids the scenario knows, so that requests reach real rooms and users, or any well-formed id."""
+    made_up = st.from_regex(rf"\A{sigil}[a-z0-9._=-]{{1,12}}:(localhost|example\.org)\Z")
+    return st.one_of(st.sampled_from(known), made_up)
+
+
+# The spec's string formats (string-formats.yaml), which schemathesis would otherwise fill with any string, and ours.
+# The registry is global, which is harmless while this module is the suite's only schemathesis user.
+schemathesis.openapi.format("mx-user-id", identifiers("@", [ALICE, BOB]))
+schemathesis.openapi.format("mx-room-id", identifiers("!", [LOBBY, BACKSTAGE]))
+schemathesis.openapi.format("mx-room-alias", identifiers("#", ["#lobby:localhost", "#backstage:localhost"]))
+schemathesis.openapi.format("mx-server-name", st.sampled_from(["localhost", "example.org"]))
+stream_tokens = st.builds("s{}_{}".format, st.integers(0, 80), st.integers(0, 8))
+schemathesis.openapi.format("mockmx-stream-token", st.one_of(stream_tokens, st.text(max_size=20)))
+timeline_filters = st.builds(lambda limit: json.dumps({"room": {"timeline": {"limit": limit}}}), st.integers(0, 5))
+schemathesis.openapi.format("mockmx-filter", st.one_of(timeline_filters, st.text(max_size=20)))
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {
+            "deterministic": True,
+            "database": "none",
+            "max-examples": EXAMPLES_PER_OPERATION,
+            # The test sends alice's token with every request; generated tokens would only ever be refused.
+            "with-security-parameters": False,
+        },
+        "checks": {
+            "enabled": False,
+            "not_a_server_error": {"enabled": True},
+            "response_schema_conformance": {"enabled": True},
+            "content_type_conformance": {"enabled": True},
+            # status_code_conformance stays off: the spec leaves out most 401s, 404s and 429s (SOURCE.md).
+        },
+        "phases": {"stateful": {"enabled": False}},
+        "request-timeout": 10,
+    }
+)
+schema = schemathesis.openapi.from_dict(
+    served_spec(json.loads(CLIENT_SERVER.read_text(encoding="utf-8"))), config=CONFIG
+)
+
+
+def _error_validator() -> Draft202012Validator:
+    error = yaml.safe_load(ERROR_SCHEMA.read_text(encoding="utf-8"))
+    # The spec requires only `errcode`; homeservers also say what went wrong, and clients show it.
+    error["required"] = sorted({*error["required"], "error"})
+    return Draft202012Validator(error)
+
+
+MATRIX_ERROR = _error_validator()
+
+
+def matrix_error_body(ctx: CheckContext, response: Response, case: Case[Any]) -> None:
+    """Every 4xx is a Matrix error object, whether or not the spec documents that status for the operation."""
+    if not 400 <= response.status_code < 500:
+        return
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise AssertionError(f"{response.status_code} answer is not JSON: {response.content[:200]!r}") from None
+    problems = [f"{'.'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in MATRIX_ERROR.iter_errors(body)]
+    assert not problems, f"{response.status_code} answer is not a Matrix error ({'; '.join(problems)}): {body!r}"
+
+
+def conformance_scenario() -> Scenario:
+    """The default world, plus the user the spec's own login example names, so that the example logs in."""
+    scenario = default_scenario()
+    monkey = UserSpec(f"@cheeky_monkey:{scenario.server_name}", password="ilovebananas")
+    return dataclasses.replace(scenario, users=(*scenario.users, monkey))
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    """One mock for the module, so that what one operation made (rooms, messages) shows in the others' answers."""
+    with serve(conformance_scenario()) as server:
+        yield server
+
+
+@dataclass
+class Tally:
+    """What one operation's requests got: statuses, and how many of them failed a check."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: int = 0
+
+
+@pytest.fixture
+def tally() -> Iterator[Tally]:
+    """An operation whose requests never succeeded has had only its error paths checked: that fails it too."""
+    seen = Tally()
+    yield seen
+    if seen.statuses and not seen.failures and not any(200 <= status < 300 for status in seen.statuses):
+        pytest.fail(f"no generated request succeeded, statuses {dict(seen.statuses)}: the 2xx answers went unchecked")
+
+
+@schema.parametrize()
+# `tally` is meant to outlive one input: it adds up all of one operation's.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_operation_conforms(case: Case[Any], live: LiveServer, tally: Tally) -> None:
+    token = ALICE_TOKEN
+    if case.operation.path == f"{V3}/logout":
+        token = fresh_token(live)  # alice-token has to outlive the run
+    if isinstance(case.query, dict) and "timeout" in case.query:
+        case.query["timeout"] = short_timeout(case.query["timeout"])
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        response = case.call(base_url=live.url, headers=headers)
+        tally.statuses[response.status_code] += 1
+        case.validate_response(response, headers=headers, additional_checks=[matrix_error_body])
+    except BaseException:  # schemathesis reports failed checks as a BaseExceptionGroup
+        tally.failures += 1
+        raise
+
+
+def short_timeout(timeout: Any) -> Any:
+    try:
+        return min(int(timeout), MAX_LONG_POLL_MS)
+    except (TypeError, ValueError):
+        return timeout  # not a number: the mock has to refuse it, and the checks see how
+
+
+def fresh_token(live: LiveServer) -> str:
+    """A token for a new device of alice's, from a login whose answer is checked like any other."""
+    login = schema[f"{V3}/login"]["POST"].Case(body=ALICE_LOGIN)
+    response = login.call_and_validate(base_url=live.url, additional_checks=[matrix_error_body])
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _needs_token(method: str, path: str) -> bool:
+    security = schema.raw_schema["paths"][path][method.lower()].get("security", [])
+    return bool(security) and {} not in security  # `{}` among the choices makes the token optional
+
+
+@pytest.mark.parametrize(("token", "errcode"), [(None, "M_MISSING_TOKEN"), ("no-such-token", "M_UNKNOWN_TOKEN")])
+@pytest.mark.parametrize(("method", "path"), sorted(op for op in SERVED if _needs_token(*op)))
+def test_missing_or_unknown_token_is_a_matrix_401(
+    live: LiveServer, method: str, path: str, token: str | None, errcode: str
+) -> None:
+    with live.client(token) as client:
+        r = client.request(method, re.sub(r"\{\w+\}", "x", path))
+    assert r.status_code == 401, r.text
+    body = r.json()
+    assert not list(MATRIX_ERROR.iter_errors(body)), body
+    assert body["errcode"] == errcode, body
