@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -77,6 +78,37 @@ def mock() -> Iterator[LiveServer]:
     """A fresh mock homeserver running the default scenario (alice and bob in #lobby:localhost)."""
     with serve(default_scenario()) as live:
         yield live
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[LiveServer]:
+    """One default mock for a module's tests that change nothing (error cases): it saves a server per test."""
+    with serve(default_scenario()) as live:
+        yield live
+
+
+@pytest.fixture
+def shared_alice(shared: LiveServer) -> Iterator[httpx.Client]:
+    """alice's client on the module's shared mock."""
+    with shared.client(ALICE_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def shared_bob(shared: LiveServer) -> Iterator[httpx.Client]:
+    """bob's client (BOBPHONE) on the module's shared mock."""
+    with shared.client(BOB_PHONE_TOKEN) as client:
+        yield client
+
+
+def assert_error(r: httpx.Response, status: int, errcode: str) -> dict[str, Any]:
+    """`r` is a Matrix error: that status, that errcode, a string `error`, served as JSON; returns its body."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    body: dict[str, Any] = r.json()
+    assert body["errcode"] == errcode, r.text
+    assert isinstance(body["error"], str), r.text
+    return body
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from mockmx.scenario.loader import default_scenario
-from tests.conftest import ALICE, ALICE_TOKEN, BACKSTAGE, LOBBY, LiveServer, serve
+from tests.conftest import ALICE, ALICE_TOKEN, BACKSTAGE, LOBBY, LiveServer, assert_error
 
 EVENTS = "/_matrix/client/v3/events"
 
@@ -33,26 +32,6 @@ def poll(client: httpx.Client, path: str = EVENTS, /, **params: Any) -> dict[str
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-def assert_error(r: httpx.Response, status: int, errcode: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    assert r.json()["errcode"] == errcode, r.text
-    assert isinstance(r.json()["error"], str), r.text
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[LiveServer]:
-    """One default mock for the tests that only meet errors, which change nothing (it saves a server per test)."""
-    with serve(default_scenario()) as live:
-        yield live
-
-
-@pytest.fixture
-def shared_alice(shared: LiveServer) -> Iterator[httpx.Client]:
-    with shared.client(ALICE_TOKEN) as client:
-        yield client
 
 
 @pytest.fixture

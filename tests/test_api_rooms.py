@@ -9,8 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from mockmx.scenario.loader import default_scenario
-from tests.conftest import ALICE, ALICE_TOKEN, BACKSTAGE, BOB, LOBBY, LiveServer, serve
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error
 
 CREATE = "/_matrix/client/v3/createRoom"
 
@@ -50,26 +49,6 @@ def send_text(client: httpx.Client, room_id: str, body: str, txn_id: str) -> htt
     return client.put(
         f"/_matrix/client/v3/rooms/{q(room_id)}/send/m.room.message/{txn_id}", json={"msgtype": "m.text", "body": body}
     )
-
-
-def assert_error(r: httpx.Response, status: int, errcode: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    assert r.json()["errcode"] == errcode, r.text
-    assert isinstance(r.json()["error"], str), r.text
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[LiveServer]:
-    """One default mock for the tests that only meet errors, which change nothing (it saves a server per test)."""
-    with serve(default_scenario()) as live:
-        yield live
-
-
-@pytest.fixture
-def shared_alice(shared: LiveServer) -> Iterator[httpx.Client]:
-    with shared.client(ALICE_TOKEN) as client:
-        yield client
 
 
 @pytest.fixture

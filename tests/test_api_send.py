@@ -10,8 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from mockmx.scenario.loader import default_scenario
-from tests.conftest import ALICE_TOKEN, BACKSTAGE, BOB_PHONE_TOKEN, LOBBY, LiveServer, serve
+from tests.conftest import ALICE_TOKEN, BACKSTAGE, BOB_PHONE_TOKEN, LOBBY, LiveServer, assert_error
 
 MAX_EVENT_BYTES = 65536
 
@@ -22,16 +21,6 @@ def send_path(room_id: str = LOBBY, txn_id: str = "t1", prefix: str = "v3", even
 
 def text(body: str) -> dict[str, Any]:
     return {"msgtype": "m.text", "body": body}
-
-
-def assert_error(r: httpx.Response, status: int, errcode: str) -> dict[str, Any]:
-    """A Matrix error answer: the status, a JSON object with `errcode` and `error`, served as application/json."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    body: dict[str, Any] = r.json()
-    assert body["errcode"] == errcode, r.text
-    assert isinstance(body["error"], str), r.text
-    return body
 
 
 def stream_end(client: httpx.Client) -> str:
@@ -63,23 +52,10 @@ def next_batch(client: httpx.Client) -> str:
     return token
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[LiveServer]:
-    """One default mock for the tests that only meet errors, which change nothing (it saves a server per test)."""
-    with serve(default_scenario()) as live:
-        yield live
-
-
 @pytest.fixture
 def raw(shared: LiveServer) -> Iterator[httpx.Client]:
     """A client sending no credentials."""
     with shared.client() as client:
-        yield client
-
-
-@pytest.fixture
-def shared_alice(shared: LiveServer) -> Iterator[httpx.Client]:
-    with shared.client(ALICE_TOKEN) as client:
         yield client
 
 

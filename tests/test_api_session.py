@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockmx.scenario.loader import default_scenario
-from tests.conftest import ALICE, ALICE_TOKEN, LiveServer, serve
+from tests.conftest import ALICE, ALICE_TOKEN, LiveServer, assert_error
 
 LOGIN = "/_matrix/client/v3/login"
 WHOAMI = "/_matrix/client/v3/account/whoami"
@@ -24,28 +23,12 @@ def password_login(user: str, password: str = "alice-pass", **extra: Any) -> dic
     }
 
 
-def assert_error(r: httpx.Response, status: int, errcode: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    body: dict[str, Any] = r.json()
-    assert body["errcode"] == errcode, r.text
-    assert isinstance(body["error"], str), r.text
-    return body
-
-
 def whoami(mock: LiveServer, token: str) -> dict[str, Any]:
     with mock.client(token) as client:
         r = client.get(WHOAMI)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[LiveServer]:
-    """One default mock for the tests that change nothing but add sessions (it saves a server per test)."""
-    with serve(default_scenario()) as live:
-        yield live
 
 
 @pytest.fixture

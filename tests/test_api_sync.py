@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from mockmx.scenario.loader import default_scenario
-from tests.conftest import ALICE, BACKSTAGE, BOB, BOB_PHONE_TOKEN, LOBBY, LiveServer, serve
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error
 
 SYNC = "/_matrix/client/v3/sync"
 
@@ -35,29 +33,9 @@ def send_text(client: httpx.Client, body: str, txn_id: str, room_id: str = LOBBY
     return event_id
 
 
-def assert_error(r: httpx.Response, status: int, errcode: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    assert r.json()["errcode"] == errcode, r.text
-    assert isinstance(r.json()["error"], str), r.text
-
-
 def state_types(room: dict[str, Any]) -> set[tuple[str, str]]:
     events = room["state"]["events"] + room["timeline"]["events"]
     return {(e["type"], e["state_key"]) for e in events if "state_key" in e}
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[LiveServer]:
-    """One default mock for the tests that only meet errors, which change nothing (it saves a server per test)."""
-    with serve(default_scenario()) as live:
-        yield live
-
-
-@pytest.fixture
-def shared_bob(shared: LiveServer) -> Iterator[httpx.Client]:
-    with shared.client(BOB_PHONE_TOKEN) as client:
-        yield client
 
 
 def test_initial_sync_has_joined_rooms_with_timeline_and_state(alice: httpx.Client) -> None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from mockmx.scenario.loader import default_scenario
-from tests.conftest import ALICE, ALICE_TOKEN, BOB, LiveServer, serve
+from tests.conftest import ALICE, ALICE_TOKEN, BOB, LiveServer, assert_error
 
 TYPE = "org.example.ping"
 
@@ -39,20 +37,6 @@ def sync(client: httpx.Client, since: str | None = None, timeout: int = 0) -> di
 def inbox(body: dict[str, Any]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = body["to_device"]["events"]
     return events
-
-
-def assert_error(r: httpx.Response, status: int, errcode: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    assert r.json()["errcode"] == errcode, r.text
-    assert isinstance(r.json()["error"], str), r.text
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[LiveServer]:
-    """One default mock for the tests that only meet errors, which change nothing (it saves a server per test)."""
-    with serve(default_scenario()) as live:
-        yield live
 
 
 def test_answer_is_exactly_an_empty_object(alice: httpx.Client) -> None:

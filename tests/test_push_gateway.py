@@ -15,7 +15,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mockmx.scenario.loader import load_scenario_text
-from tests.conftest import LiveServer, serve
+from tests.conftest import LiveServer, assert_error, serve
 
 NOTIFY = "/_matrix/push/v1/notify"
 JOURNAL = "/_mockmx/notifications"
@@ -173,14 +173,6 @@ def journal(client: httpx.Client, **filters: str) -> list[dict[str, Any]]:
     for entry in entries:
         assert_spec_shaped(entry["notification"])
     return entries
-
-
-def assert_error(r: httpx.Response, status: int, errcode: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    body = r.json()
-    assert body["errcode"] == errcode, r.text
-    assert isinstance(body["error"], str), r.text
 
 
 @pytest.fixture(scope="module")

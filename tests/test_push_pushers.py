@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 
 from mockmx import __version__
 from mockmx.scenario.loader import default_scenario, load_scenario_text
-from tests.conftest import ALICE, ALICE_TOKEN, BOB, BOB_PHONE_TOKEN, LOBBY, LiveServer, serve
+from tests.conftest import ALICE, ALICE_TOKEN, BOB, BOB_PHONE_TOKEN, LOBBY, LiveServer, assert_error, serve
 
 NOTIFY = "/_matrix/push/v1/notify"
 JOURNAL = "/_mockmx/notifications"
@@ -140,14 +140,6 @@ def assert_spec_shaped(payload: dict[str, Any]) -> None:
         return  # test_spec_schemas_are_at_hand skips, saying why
     errors = [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(payload)]
     assert not errors, f"pushed payload does not match the spec's schema: {errors}\n{payload}"
-
-
-def assert_error(r: httpx.Response, status: int, errcode: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    body = r.json()
-    assert body["errcode"] == errcode, r.text
-    assert isinstance(body["error"], str), r.text
 
 
 def pusher_body(url: str = "https://push.example.org/_matrix/push/v1/notify", **changes: Any) -> dict[str, Any]:
