@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import KeysView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,5 +98,6 @@ class Pushers:
         return self._by_user.get(user_id, {}).get((app_id, pushkey))
 
     @property
-    def users(self) -> set[str]:
-        return set(self._by_user)
+    def users(self) -> KeysView[str]:
+        """The users with at least one pusher: a live view, so the per-event check copies nothing."""
+        return self._by_user.keys()

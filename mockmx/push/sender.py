@@ -42,8 +42,8 @@ class PushSender:
         candidates = pushers.users
         if not candidates:
             return
-        targets = candidates & room.joined
-        if event.type == "m.room.member" and event.state_key in candidates:
+        targets = room.joined & candidates
+        if event.type == "m.room.member" and event.state_key is not None and event.state_key in candidates:
             targets.add(event.state_key)
         for user_id in targets:
             tweaks = tweaks_for(event, user_id, self.hs.display_name(user_id), len(room.joined))
