@@ -1,4 +1,4 @@
-"""The `mockmx` command: `serve` a scenario, `check` scenario files."""
+"""The `mockmx` command: `serve` a scenario, `check` scenario files, `record` real traffic."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import uvicorn
 
 from mockmx import __version__
 from mockmx.app import create_app
-from mockmx.homeserver.server import Homeserver
 from mockmx.scenario.loader import ScenarioError, default_scenario, load_scenario
 from mockmx.scenario.model import Scenario
+from mockmx.server import MockServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,10 +31,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate scenario files and report every problem")
     check.add_argument("files", nargs="+", metavar="FILE")
 
+    record = commands.add_parser(
+        "record",
+        help="record real traffic through a reverse proxy into a YAML recording",
+        description="Record a client's traffic with a real homeserver (and, with --gateway-upstream, the "
+        "homeserver's pushes to a gateway) into one YAML file, secrets replaced by placeholders.",
+    )
+    record.add_argument("--upstream", required=True, metavar="URL", help="the homeserver, e.g. http://127.0.0.1:8008")
+    record.add_argument(
+        "--listen", type=int, default=8080, metavar="PORT", help="client leg port (default: %(default)s)"
+    )
+    record.add_argument("--gateway-upstream", metavar="URL", help="the push gateway to forward the push leg to")
+    record.add_argument(
+        "--gateway-listen", type=int, default=8091, metavar="PORT", help="push leg port (default: %(default)s)"
+    )
+    record.add_argument("--out", required=True, metavar="FILE", help="the recording to write (overwritten)")
+    record.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    record.add_argument("--keep-secrets", action="store_true", help="record tokens and passwords verbatim")
+    record.add_argument(
+        "--redact-field",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also redact this JSON key or query parameter (repeatable)",
+    )
+    record.add_argument(
+        "--keep-field",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="record this default secret field verbatim (repeatable)",
+    )
+
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.files)
+    if args.command == "record":
+        return _record(args)
     return _serve(args)
+
+
+def _record(args: argparse.Namespace) -> int:
+    for option, url in (("--upstream", args.upstream), ("--gateway-upstream", args.gateway_upstream)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            print(f"mockmx record: {option} must be an http:// or https:// URL, got {url!r}", file=sys.stderr)
+            return 2
+    if args.gateway_upstream and args.gateway_listen == args.listen:
+        print("mockmx record: --listen and --gateway-listen must differ", file=sys.stderr)
+        return 2
+    # Imported here: mitmproxy takes a while to import, and `serve` and `check` do not need it.
+    from mockmx.record.run import RecordConfig, run_recorder
+
+    config = RecordConfig(
+        upstream=args.upstream.rstrip("/"),
+        out=args.out,
+        host=args.host,
+        listen=args.listen,
+        gateway_upstream=args.gateway_upstream.rstrip("/") if args.gateway_upstream else None,
+        gateway_listen=args.gateway_listen,
+        keep_secrets=args.keep_secrets,
+        redact_fields=args.redact_field,
+        keep_fields=args.keep_field,
+    )
+    return run_recorder(config)
 
 
 def _check(files: list[str]) -> int:
@@ -69,37 +127,11 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="warning" if args.quiet else "info",
         timeout_graceful_shutdown=5,
     )
-    server = _Server(config, scenario=scenario, homeserver=app.state.homeserver)
+    server = MockServer(config, on_started=lambda url: print(banner(scenario, url), flush=True))
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     return 0
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, plus a banner once the port is bound and an early wake-up of long polls at shutdown."""
-
-    def __init__(self, config: uvicorn.Config, *, scenario: Scenario, homeserver: Homeserver) -> None:
-        super().__init__(config)
-        self.scenario = scenario
-        self.homeserver = homeserver
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            host, port = self.servers[0].sockets[0].getsockname()[:2]
-            url = f"http://{_url_host(host)}:{port}"
-            self.homeserver.base_url = url
-            print(banner(self.scenario, url), flush=True)
-
-    async def shutdown(self, sockets: Any = None) -> None:
-        # Pending /sync and /events polls answer now, empty, instead of holding Ctrl-C up until their timeout.
-        self.homeserver.notifier.release_all()
-        await super().shutdown(sockets)
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def banner(scenario: Scenario, url: str) -> str:

@@ -19,6 +19,7 @@ from mockmx.app import create_app
 from mockmx.homeserver.server import Homeserver
 from mockmx.scenario.loader import default_scenario, load_scenario_text
 from mockmx.scenario.model import Scenario
+from mockmx.server import MockServer
 from tests.synapse import SynapseServer, ensure_synapse_venv, running_synapse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ def serve(scenario: Scenario) -> Iterator[LiveServer]:
     """Run `scenario` on uvicorn in a background thread until the block ends."""
     app = create_app(scenario=scenario)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
+    server = MockServer(config)
     thread = threading.Thread(target=server.run, name="mockmx-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -63,11 +64,9 @@ def serve(scenario: Scenario) -> Iterator[LiveServer]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the mock server did not start")
         time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    app.state.homeserver.base_url = url
+    assert server.url is not None
     try:
-        yield LiveServer(url, app)
+        yield LiveServer(server.url, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -1,0 +1,12 @@
+"""Recording real traffic: `mockmx record` (a mitmproxy addon and its runner) and the recording file format.
+
+`addon.py` is the mitmproxy addon, `run.py` runs it in mitmproxy's DumpMaster; a flow becomes plain data in
+`capture.py`, loses its secrets in `redact.py`, gains its `links` in `links.py` and is appended by `writer.py`.
+`loader.py` reads a file back into the `model.py` classes, checked against `schema.json`. The format is
+described in docs/recording-format.md.
+"""
+
+from mockmx.record.loader import RecordingError, load_recording, load_recording_text
+from mockmx.record.model import Flow, Leg, Recording
+
+__all__ = ["Flow", "Leg", "Recording", "RecordingError", "load_recording", "load_recording_text"]

@@ -1,0 +1,169 @@
+"""Recording files in, a `Recording` out, or every problem in the file with its line and column."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from importlib import resources
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, ValidationError
+
+from mockmx.record.model import Flow, Leg, Links, Recording, Request, Response
+from mockmx.record.writer import WRITER_LINE
+from mockmx.scenario.document import JsonPath, render_path
+from mockmx.scenario.problems import Problem
+
+__all__ = ["RecordingError", "load_recording", "load_recording_text"]
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class RecordingError(ValueError):
+    """A recording file that does not load; `problems` lists everything wrong with it, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+def load_recording(path: str | os.PathLike[str]) -> Recording:
+    """Load a recording file and check it against the format's JSON Schema."""
+    source = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as exc:
+        raise RecordingError([Problem(source, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise RecordingError([Problem(source, 1, 1, f"not UTF-8 text: {exc.reason}")]) from exc
+    return load_recording_text(text, source)
+
+
+def load_recording_text(text: str, source: str = "<string>") -> Recording:
+    """Load a recording from YAML text; `source` names it in problems."""
+    text, torn_tail = _whole_flows(text)
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = ", ".join(part for part in (exc.context, exc.problem) if part)
+        raise RecordingError([Problem(source, line, column, f"YAML syntax error: {problem}")]) from exc
+    except yaml.YAMLError as exc:
+        raise RecordingError([Problem(source, 1, 1, f"YAML error: {exc}")]) from exc
+    finally:
+        loader.dispose()
+    problems = [
+        _problem(source, root, tuple(error.absolute_path), _describe(error)) for error in _validator().iter_errors(data)
+    ]
+    if not problems and isinstance(data, dict):
+        flows = data["flows"] or []
+        problems = [
+            _problem(source, root, ("flows", index, "id"), f"expected id {index + 1} (ids count up from 1)")
+            for index, flow in enumerate(flows)
+            if flow["id"] != index + 1
+        ][:1]
+    if problems or not isinstance(data, dict):
+        raise RecordingError(sorted(dict.fromkeys(problems), key=lambda problem: (problem.line, problem.column)))
+    return Recording(
+        source=source,
+        started_at=data["started_at"],
+        upstreams=data["upstreams"],
+        secrets=data.get("secrets", "redacted"),
+        flows=[_flow(flow) for flow in data["flows"] or []],
+        torn_tail=torn_tail,
+    )
+
+
+_FLOW_END = re.compile(r"^# end of flow \d+\n", re.MULTILINE)
+_FLOWS_KEY = re.compile(r"^flows:[ \t]*\n", re.MULTILINE)
+
+
+def _whole_flows(text: str) -> tuple[str, int | None]:
+    """`text` without a torn last flow (a write the recorder was killed in the middle of), and the line where the
+    torn part began. Only files `mockmx record` wrote: in those, every whole flow ends in its end line."""
+    if not text.startswith(WRITER_LINE):
+        return text, None
+    ends = list(_FLOW_END.finditer(text))
+    start = ends[-1] if ends else _FLOWS_KEY.search(text)
+    if start is None or not text[start.end() :].strip():
+        return text, None
+    return text[: start.end()], text.count("\n", 0, start.end()) + 1
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads((resources.files("mockmx") / "record" / "schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _describe(error: ValidationError) -> str:
+    """jsonschema's verdict, in the file's words where its own would quote a whole flow back."""
+    if error.validator == "const":
+        return f"expected {error.validator_value!r}, got {error.instance!r}"
+    if error.validator == "anyOf" and all(set(option) == {"required"} for option in error.validator_value):
+        names = ", ".join(repr(name) for option in error.validator_value for name in option["required"])
+        return f"missing one of {names}"
+    if error.validator == "not":  # the only `not` in the schema: two kinds of body at once
+        return "a body is one of 'body', 'text' or 'base64', not several"
+    message = str(error.message)
+    return message if len(message) <= 160 else message[:157] + "..."
+
+
+def _problem(source: str, root: yaml.Node | None, path: JsonPath, message: str) -> Problem:
+    line, column = _position(root, path)
+    where = render_path(path)
+    return Problem(source, line, column, f"{where}: {message}" if where else message)
+
+
+def _position(node: yaml.Node | None, path: JsonPath) -> tuple[int, int]:
+    """Where the value at `path` stands, or its nearest enclosing value that exists."""
+    if node is None:
+        return 1, 1
+    for step in path:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((value for key, value in node.value if key.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            child = node.value[step]
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _flow(data: dict[str, Any]) -> Flow:
+    links = data.get("links", {})
+    response = data.get("response")
+    return Flow(
+        id=data["id"],
+        leg=Leg(data["leg"]),
+        at=data["at"],
+        took=data.get("took"),
+        request=Request(
+            method=data["request"]["method"],
+            path=data["request"]["path"],
+            query=data["request"].get("query", {}),
+            **_message_fields(data["request"]),
+        ),
+        response=Response(status=response["status"], **_message_fields(response)) if response is not None else None,
+        error=data.get("error"),
+        links=Links(
+            txn_id=links.get("txn_id"),
+            returned=links.get("returned", {}),
+            passed=links.get("passed", {}),
+            events=links.get("events", []),
+        ),
+    )
+
+
+def _message_fields(data: dict[str, Any]) -> dict[str, Any]:
+    kind = next((kind for kind in ("body", "text", "base64") if kind in data), None)
+    fields: dict[str, Any] = {"headers": data["headers"], "body": data.get(kind) if kind else None, "body_kind": kind}
+    return fields

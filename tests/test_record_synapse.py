@@ -1,0 +1,249 @@
+"""Recording the real thing: matrix-nio against Synapse through the recorder, Synapse pushing to the mock gateway
+through the recorder's second listener; and a recorder killed with SIGKILL mid-session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from nio import (
+    AsyncClient,
+    JoinResponse,
+    LoginResponse,
+    RoomCreateResponse,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+    ToDeviceMessage,
+    ToDeviceResponse,
+    UnknownToDeviceEvent,
+)
+
+from mockmx.record import Flow, Recording, load_recording
+from tests.conftest import LiveServer
+from tests.synapse import SynapseServer
+from tests.test_record_cli import RecorderProcess, free_port, record_command, running_recorder
+
+pytestmark = pytest.mark.synapse
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "recordings" / "synapse-session.yaml"
+NOTIFY = "/_matrix/push/v1/notify"
+CS = "/_matrix/client/v3"
+# Set to rewrite recordings/synapse-session.yaml from this test's recording.
+WRITE_EXAMPLE = os.environ.get("MOCKMX_WRITE_RECORDINGS") == "1"
+
+
+@pytest.fixture
+def recorder(synapse: SynapseServer, mock: LiveServer, tmp_path: Path) -> Iterator[RecorderProcess]:
+    """`mockmx record` between a client and Synapse, and between Synapse and the mock push gateway."""
+    out, port, gateway_port = tmp_path / "synapse-session.yaml", free_port(), free_port()
+    command = record_command(synapse.url, out, port, gateway=(mock.url, gateway_port))
+    with running_recorder(command, out=out, port=port, gateway_port=gateway_port, home=tmp_path / "home") as running:
+        yield running
+
+
+async def _login(url: str, localpart: str, password: str) -> AsyncClient:
+    client = AsyncClient(url, f"@{localpart}:localhost")
+    response = await client.login(password, device_name=f"{localpart} (nio)")
+    assert isinstance(response, LoginResponse), response
+    return client
+
+
+async def _sync_until(client: AsyncClient) -> tuple[list[RoomMessageText], list[UnknownToDeviceEvent]]:
+    messages: list[RoomMessageText] = []
+    to_device: list[UnknownToDeviceEvent] = []
+    for _ in range(10):
+        response = await client.sync(timeout=10_000)
+        assert isinstance(response, SyncResponse), response
+        for room in response.rooms.join.values():
+            messages += [event for event in room.timeline.events if isinstance(event, RoomMessageText)]
+        to_device += [event for event in response.to_device_events if isinstance(event, UnknownToDeviceEvent)]
+        if messages and to_device:
+            break
+    return messages, to_device
+
+
+async def _session(recorder: RecorderProcess, passwords: dict[str, str]) -> dict[str, str]:
+    """alice and bob (nio, through the recorder) in a new room: a message, a to-device message, bob's pusher."""
+    alice = await _login(recorder.url, "recalice", passwords["recalice"])
+    bob = await _login(recorder.url, "recbob", passwords["recbob"])
+    try:
+        pusher = {
+            "kind": "http",
+            "app_id": "org.example.rec",
+            "pushkey": "PUSHKEY_REC_BOB",
+            "app_display_name": "Rec",
+            "device_display_name": "BobPhone",
+            "lang": "en",
+            "data": {"url": f"{recorder.gateway_url}{NOTIFY}"},
+        }
+        async with httpx.AsyncClient(base_url=recorder.url, timeout=10) as http:
+            r = await http.post(
+                f"{CS}/pushers/set", json=pusher, headers={"Authorization": f"Bearer {bob.access_token}"}
+            )
+            assert r.status_code == 200, r.text
+
+        created = await alice.room_create(name="Recorded", invite=["@recbob:localhost"])
+        assert isinstance(created, RoomCreateResponse), created
+        joined = await bob.join(created.room_id)
+        assert isinstance(joined, JoinResponse), joined
+        first = await bob.sync(timeout=0, full_state=True)
+        assert isinstance(first, SyncResponse), first
+
+        # bob's long poll is pending while alice sends: her requests go through at once all the same.
+        polling = asyncio.create_task(_sync_until(bob))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        sent = await alice.room_send(created.room_id, "m.room.message", {"msgtype": "m.text", "body": "recorded"})
+        assert isinstance(sent, RoomSendResponse), sent
+        assert time.monotonic() - started < 5
+        ping = ToDeviceMessage("org.example.rec.ping", "@recbob:localhost", bob.device_id, {"n": 1})
+        delivered = await alice.to_device(ping, tx_id="rec-ping-1")
+        assert isinstance(delivered, ToDeviceResponse), delivered
+        messages, to_device = await polling
+        assert [(m.sender, m.body, m.event_id) for m in messages] == [
+            ("@recalice:localhost", "recorded", sent.event_id)
+        ]
+        assert [(e.source["type"], e.source["content"]) for e in to_device] == [("org.example.rec.ping", {"n": 1})]
+        return {
+            "event_id": sent.event_id,
+            "room_id": created.room_id,
+            "alice_token": alice.access_token,
+            "bob_token": bob.access_token,
+        }
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+def _wait_for_push(mock: LiveServer, event_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while not mock.app.state.gateway.notifications(event_id=event_id):
+        assert time.monotonic() < deadline, "Synapse's push never reached the mock gateway"
+        time.sleep(0.05)
+
+
+def _wait_for_flow(out: Path, matches: Callable[[Flow], bool], timeout: float = 10) -> Recording:
+    deadline = time.monotonic() + timeout
+    while True:
+        recording = load_recording(out)
+        if any(matches(flow) for flow in recording.flows):
+            return recording
+        assert time.monotonic() < deadline, "the flow never reached the recording"
+        time.sleep(0.05)
+
+
+def test_a_real_session_is_recorded_with_both_legs_in_order_and_no_secrets(
+    synapse: SynapseServer, mock: LiveServer, recorder: RecorderProcess
+) -> None:
+    passwords = {"recalice": "recalice-Pa55-" + uuid.uuid4().hex[:8], "recbob": "recbob-Pa55-" + uuid.uuid4().hex[:8]}
+    registered = [synapse.register_user(localpart, password) for localpart, password in passwords.items()]
+    seen = asyncio.run(_session(recorder, passwords))
+    _wait_for_push(mock, seen["event_id"])
+    _wait_for_flow(recorder.out, lambda flow: flow.leg == "push" and seen["event_id"] in flow.links.events)
+    assert recorder.stop() == 0, recorder.output()
+
+    text = recorder.out.read_text()
+    secrets = [*passwords.values(), seen["alice_token"], seen["bob_token"], *(user.access_token for user in registered)]
+    leaked = [secret for secret in secrets if secret in text]
+    assert not leaked, leaked
+    recording = load_recording(recorder.out)  # checks it against the schema
+    assert recording.upstreams == {"client": synapse.url, "push": mock.url}
+
+    flows = recording.flows
+    assert [flow.id for flow in flows] == list(range(1, len(flows) + 1))
+    assert {flow.leg for flow in flows} == {"client", "push"}
+    logins = [flow for flow in flows if flow.request.path == f"{CS}/login" and flow.request.method == "POST"]
+    assert [flow.request.body["password"] for flow in logins] == ["<password:1>", "<password:2>"]
+    alice_token = logins[0].response.body["access_token"]  # type: ignore[union-attr]
+    assert re.fullmatch(r"<token:\d+>", alice_token)
+
+    send = recording.returned_by(seen["event_id"])
+    assert send is not None and send.links.txn_id and send.request.header("authorization") == f"Bearer {alice_token}"
+    pushes = [flow for flow in flows if flow.leg == "push" and seen["event_id"] in flow.links.events]
+    assert pushes and all(push.request.path == NOTIFY and push.at >= send.at for push in pushes)
+    assert (pushes[0].request.header("user-agent") or "").startswith("Synapse/")
+    assert pushes[0].request.body["notification"]["devices"][0]["pushkey"] == "PUSHKEY_REC_BOB"
+    polls = [flow for flow in flows if seen["event_id"] in flow.links.events and flow.request.path == f"{CS}/sync"]
+    assert polls and all(poll.links.passed["since"] is not None for poll in polls)
+    to_device = next(flow for flow in flows if flow.links.txn_id == "rec-ping-1")
+    assert to_device.request.path.startswith(f"{CS}/sendToDevice/org.example.rec.ping/")
+
+    if WRITE_EXAMPLE:
+        EXAMPLE.parent.mkdir(exist_ok=True)
+        shutil.copyfile(recorder.out, EXAMPLE)
+
+
+def test_a_recorder_killed_with_sigkill_keeps_every_completed_flow(
+    synapse: SynapseServer, recorder: RecorderProcess
+) -> None:
+    synapse.register_user("reckill", "reckill-Pa55-word")
+    with httpx.Client(base_url=recorder.url, timeout=10) as client:
+        body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "reckill"}}
+        r = client.post(f"{CS}/login", json={**body, "password": "reckill-Pa55-word"})
+        assert r.status_code == 200, r.text
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        r = client.post(f"{CS}/createRoom", json={"name": "kill"}, headers=auth)
+        assert r.status_code == 200, r.text
+        room_id = r.json()["room_id"]
+        r = client.get(f"{CS}/sync", headers=auth)
+        assert r.status_code == 200, r.text
+        since = r.json()["next_batch"]
+
+    completed: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def send(worker: int) -> None:
+        with httpx.Client(base_url=recorder.url, headers=auth, timeout=10) as sender:
+            for n in range(1000):
+                if stop.is_set():
+                    return
+                txn_id = f"rec-kill-{worker}-{n}"
+                try:
+                    r = sender.put(
+                        f"{CS}/rooms/{room_id}/send/m.room.message/{txn_id}", json={"msgtype": "m.text", "body": txn_id}
+                    )
+                except httpx.TransportError:
+                    return
+                assert r.status_code == 200, r.text
+                with lock:
+                    completed.append(txn_id)
+
+    def long_poll() -> None:
+        with contextlib.suppress(httpx.TransportError), httpx.Client(base_url=recorder.url, timeout=30) as poller:
+            poller.get(f"{CS}/sync", params={"since": since, "timeout": 30_000}, headers=auth)
+
+    threads = [threading.Thread(target=send, args=(worker,)) for worker in range(4)]
+    threads.append(threading.Thread(target=long_poll))
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(completed) < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    recorder.process.send_signal(signal.SIGKILL)  # halfway through: sends in flight, a long poll pending
+    recorder.process.wait(timeout=10)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    with lock:
+        answered = set(completed)
+    assert len(answered) >= 40
+    recording = load_recording(recorder.out)
+    recorded = {flow.links.txn_id for flow in recording.flows if flow.response and flow.response.status == 200}
+    missing = answered - recorded
+    assert not missing, f"{len(missing)} answered sends are not in the recording: {sorted(missing)[:5]}"
+    assert recording.flows[0].request.path == f"{CS}/login"
