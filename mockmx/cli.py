@@ -1,4 +1,5 @@
-"""The `mockmx` command: `serve` a scenario, `check` scenario files, `record` real traffic."""
+"""The `mockmx` command: `serve` a scenario, `check` scenario files, `record` real traffic, `replay` it, `verify`
+notifications."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import uvicorn
 
 from mockmx import __version__
 from mockmx.app import create_app
+from mockmx.replay import command as replay_command
 from mockmx.scenario.loader import ScenarioError, default_scenario, load_scenario
 from mockmx.scenario.model import Scenario
 from mockmx.server import MockServer
+from mockmx.verify import command as verify_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,11 +66,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="record this default secret field verbatim (repeatable)",
     )
 
+    verify = commands.add_parser(
+        "verify",
+        help="compare the notifications sent with the ones expected; exit 1 with the differences",
+        description="Compare the notifications in ACTUAL with those in EXPECTED, ignoring volatile fields.",
+    )
+    verify_command.add_arguments(verify)
+
+    replay = commands.add_parser(
+        "replay",
+        help="serve a recording: answer as it did, re-send its notifications",
+        description="Serve a recording as a homeserver: requests matching recorded ones get the recorded answers "
+        "(ids, tokens and transaction ids mapped), and the recorded notifications go to --push-to.",
+    )
+    replay_command.add_arguments(replay)
+
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.files)
     if args.command == "record":
         return _record(args)
+    if args.command == "verify":
+        return verify_command.run(args)
+    if args.command == "replay":
+        return replay_command.run(args)
     return _serve(args)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from mockmx.app import create_app
 from mockmx.homeserver.server import Homeserver
 from mockmx.scenario.loader import default_scenario, load_scenario_text
 from mockmx.scenario.model import Scenario
-from mockmx.server import MockServer
+from mockmx.testing.threaded import QuickMockServer, config_for, serving
 from tests.synapse import SynapseServer, ensure_synapse_venv, running_synapse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,23 +50,10 @@ class LiveServer:
 
 @contextlib.contextmanager
 def serve(scenario: Scenario) -> Iterator[LiveServer]:
-    """Run `scenario` on uvicorn in a background thread until the block ends."""
+    """Run `scenario` on uvicorn in a background thread until the block ends (the plugin's quick server)."""
     app = create_app(scenario=scenario)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    server = MockServer(config)
-    thread = threading.Thread(target=server.run, name="mockmx-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the mock server did not start")
-        time.sleep(0.005)
-    assert server.url is not None
-    try:
-        yield LiveServer(server.url, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(QuickMockServer(config_for(app)), name="mockmx-test-server") as url:
+        yield LiveServer(url, app)
 
 
 @pytest.fixture

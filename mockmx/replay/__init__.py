@@ -1,0 +1,25 @@
+"""Replaying recordings: `mockmx replay` and `create_replay_app`, a server that answers as a recording did.
+
+`routes.py` turns paths into Matrix route templates, `shape.py` a request into what matching compares, `matchers.py`
+holds the named matchers, `index.py` files recorded requests for constant-time lookup, `bindings.py` maps this
+run's credentials and transaction ids to the recorded ones, `replayer.py` ties these together, `pushes.py` re-sends
+the recorded notifications, `state.py` keeps what happened, `policy.py` says what a miss is answered, and `app.py`
+is the Starlette application.
+"""
+
+from mockmx.replay.app import create_replay_app
+from mockmx.replay.matchers import Difference
+from mockmx.replay.policy import UnmatchedPolicy
+from mockmx.replay.pushes import PushResult
+from mockmx.replay.state import Miss, NearMiss, ReplayError, ReplayState
+
+__all__ = [
+    "Difference",
+    "Miss",
+    "NearMiss",
+    "PushResult",
+    "ReplayError",
+    "ReplayState",
+    "UnmatchedPolicy",
+    "create_replay_app",
+]

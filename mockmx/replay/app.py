@@ -1,0 +1,197 @@
+"""`create_replay_app`: a Starlette application answering as a recording says, and re-sending its notifications."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Collection
+from typing import cast
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mockmx.api.request import read_body
+from mockmx.errors import Codes, MatrixError
+from mockmx.record import Recording, load_recording
+from mockmx.replay.policy import UnmatchedPolicy
+from mockmx.replay.replayer import Replayer
+from mockmx.replay.shape import TOKEN_FIELDS
+from mockmx.replay.state import ReplayState
+
+log = logging.getLogger("mockmx.replay")
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+# Headers a passed-through request must not carry to the upstream as they came.
+_HOP_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
+
+
+class _ServerHooks:
+    """What `MockServer` asks of the app it serves (it was written for create_app's homeserver): a place to note
+    its URL, and a notifier whose `release_all` ends pending long polls at shutdown."""
+
+    def __init__(self, replayer: Replayer) -> None:
+        self.base_url: str | None = None
+        self.notifier = replayer
+
+
+def create_replay_app(
+    recording: Recording | str | os.PathLike[str],
+    *,
+    push_to: str | None = None,
+    strict: bool = False,
+    unmatched: UnmatchedPolicy | str = UnmatchedPolicy.NOT_FOUND,
+    upstream: str | None = None,
+) -> Starlette:
+    """A server that answers as `recording` (or the recording file it names) did, with its state in
+    `app.state.replay` (a `ReplayState`).
+
+    `push_to` is the push gateway (base or notify URL) that gets the recorded notifications; `unmatched` what a
+    request matching nothing is answered (`upstream` is the homeserver `passthrough` forwards to); `strict` marks
+    misses as failures for the plugin and `mockmx replay` to report.
+    """
+    policy = UnmatchedPolicy.parse(unmatched)
+    if not isinstance(recording, Recording):
+        recording = load_recording(recording)
+    for name, url in (("push_to", push_to), ("upstream", upstream)):
+        if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+            raise ValueError(f"{name} must be an http:// or https:// URL, got {url!r}")
+    if policy is UnmatchedPolicy.PASSTHROUGH and upstream is None:
+        raise ValueError("unmatched='passthrough' needs an upstream homeserver URL to pass requests to")
+    state = ReplayState(recording, strict=strict, unmatched=policy, push_to=push_to)
+    replayer = Replayer(recording, state=state, push_to=push_to)
+    passthrough = httpx.AsyncClient(base_url=upstream.rstrip("/")) if upstream is not None else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await replayer.stop()
+            if passthrough is not None:
+                await passthrough.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/_mockmx/replay", _replay_status, methods=["GET"]),
+            Route("/{path:path}", _answer, methods=METHODS),
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "X-Requested-With"],
+            )
+        ],
+        exception_handlers={MatrixError: _matrix_error},
+        lifespan=lifespan,
+    )
+    app.state.replay = state
+    app.state.replayer = replayer
+    app.state.passthrough = passthrough
+    app.state.homeserver = _ServerHooks(replayer)
+    return app
+
+
+async def _answer(request: Request) -> Response:
+    replayer = cast(Replayer, request.app.state.replayer)
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1").partition("?")[0] if raw else request.scope["path"]
+    query_string = request.scope.get("query_string", b"").decode("latin-1")
+    query = _multimap(parse_qsl(query_string, keep_blank_values=True))
+    content = await read_body(request)
+    got = replayer.live_shape(
+        method=request.method,
+        path=path,
+        query=query,
+        authorization=request.headers.get("authorization"),
+        content=content,
+        content_type=request.headers.get("content-type"),
+    )
+    long_poll = _seconds(query.get("timeout"))
+    entry = replayer.match(got)
+    if entry is not None:
+        flow = entry.flow
+        if flow.response is None:
+            if (flow.error or "").startswith("unfinished"):
+                await replayer.hold_unanswered(long_poll or None)
+            raise MatrixError(502, f"mockmx replay: the recorded request got no answer ({flow.error})")
+        await replayer.hold(entry, long_poll)
+        return replayer.respond(entry)
+
+    shown = request.method + " " + path + ("?" + _redacted(query, replayer.secret_fields) if query else "")
+    policy = replayer.state.unmatched
+    if policy is UnmatchedPolicy.PASSTHROUGH:
+        try:
+            answer = await _pass_through(request, path, query_string, content, long_poll)
+        except MatrixError:
+            log.warning("mockmx replay: %s", replayer.miss(got, shown, "passthrough: no answer from the upstream"))
+            raise
+        log.warning("mockmx replay: %s", replayer.miss(got, shown, f"passthrough: {answer.status_code}"))
+        return answer
+    miss = replayer.miss(got, shown, f"{policy.value}")
+    log.warning("mockmx replay: %s", miss)
+    status, errcode = (404, Codes.UNRECOGNIZED) if policy is UnmatchedPolicy.NOT_FOUND else (500, Codes.UNKNOWN)
+    raise MatrixError(
+        status,
+        f"mockmx replay: {miss.message}",
+        errcode,
+        extra={"mockmx_near_misses": [near.to_dict() for near in miss.near]},
+    )
+
+
+async def _pass_through(request: Request, path: str, query_string: str, content: bytes, wait: float) -> Response:
+    client = cast(httpx.AsyncClient, request.app.state.passthrough)
+    headers = [(name, value) for name, value in request.headers.items() if name not in _HOP_HEADERS]
+    url = path + ("?" + query_string if query_string else "")
+    try:
+        answer = await client.request(
+            request.method, url, headers=headers, content=content, timeout=httpx.Timeout(30 + wait)
+        )
+    except httpx.HTTPError as exc:
+        raise MatrixError(502, f"mockmx replay: the upstream homeserver did not answer: {exc}") from exc
+    kept = {
+        name: value for name, value in answer.headers.items() if name in ("content-type", "retry-after", "location")
+    }
+    return Response(answer.content, status_code=answer.status_code, headers=kept)
+
+
+async def _replay_status(request: Request) -> Response:
+    """What the replay did so far, as JSON: the answered flows, the misses, the re-sent notifications."""
+    state = cast(ReplayState, request.app.state.replay)
+    return JSONResponse(state.to_json())
+
+
+async def _matrix_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MatrixError)  # Starlette dispatches by type; this narrows it for mypy
+    return Response(exc.body(), status_code=exc.status, headers=exc.headers, media_type="application/json")
+
+
+def _multimap(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    result: dict[str, str | list[str]] = {}
+    for name, value in pairs:
+        previous = result.get(name)
+        if previous is None:
+            result[name] = value
+        else:
+            result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+    return result
+
+
+def _seconds(timeout: str | list[str] | None) -> float:
+    """A long poll's `timeout` (milliseconds) in seconds; 0 for none or nonsense."""
+    try:
+        return max(int(timeout), 0) / 1000 if isinstance(timeout, str) else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _redacted(query: dict[str, str | list[str]], secret_fields: Collection[str]) -> str:
+    hidden = {*TOKEN_FIELDS, *secret_fields}
+    return "&".join(f"{name}={'<redacted>' if name in hidden else value}" for name, value in query.items())

@@ -1,0 +1,227 @@
+"""A running mock as a test sees it: its URL, and what was sent through it (notifications, to-device messages,
+room events), with assertions that wait for asynchronous pushes."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from mockmx.app import create_app
+from mockmx.homeserver.rooms import Event, Room
+from mockmx.homeserver.server import Homeserver
+from mockmx.homeserver.to_device import ToDeviceInboxes
+from mockmx.push.gateway import Gateway
+from mockmx.scenario.loader import default_scenario
+from mockmx.scenario.model import Scenario
+from mockmx.testing.threaded import QuickMockServer, config_for, serving
+from mockmx.verify import DEFAULT_IGNORE, assert_notifications, describe, differences, notifications_of
+
+JsonDict = dict[str, Any]
+POLL = 0.01  # seconds between looks at the journal while waiting for a push
+
+
+class _JournaledInboxes(ToDeviceInboxes):
+    """To-device inboxes that also keep every message delivered: a sync acknowledges them and they are gone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._journal: list[tuple[int, str, str, JsonDict]] = []  # (position, user id, device id, message)
+        self._lock = threading.Lock()
+
+    def deliver(
+        self,
+        sender: str,
+        event_type: str,
+        messages: dict[str, dict[str, Any]],
+        device_ids: Callable[[str], Iterable[str]],
+    ) -> list[str]:
+        before = self.pos
+        woken = super().deliver(sender, event_type, messages, device_ids)
+        # What was just queued, read back from the inboxes, so the delivery rules stay in one place.
+        added = [
+            (pos, user_id, device_id, message)
+            for (user_id, device_id), inbox in self._inboxes.items()
+            for pos, message in inbox
+            if pos > before
+        ]
+        with self._lock:
+            self._journal += sorted(added, key=lambda entry: entry[0])
+        return woken
+
+    def delivered(self) -> list[tuple[str, str, JsonDict]]:
+        """(user id, device id, message) for every message delivered, oldest first."""
+        with self._lock:
+            return [(user_id, device_id, message) for _, user_id, device_id, message in self._journal]
+
+
+class MockmxServer:
+    """A mock homeserver serving on `url`, for a test: accessors for what was sent, and assertions."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.url = ""  # set once the server is bound
+        self._events: list[Event] = []
+        self._events_lock = threading.Lock()
+        self._inboxes = _JournaledInboxes()
+        self.homeserver.to_device = self._inboxes  # nothing was delivered yet: swapping the empty inboxes loses nothing
+        self.homeserver.listeners.append(self._keep_event)
+
+    @property
+    def homeserver(self) -> Homeserver:
+        """The mock's state (users, rooms, pushers): read it, or change it as the API would."""
+        hs: Homeserver = self.app.state.homeserver
+        return hs
+
+    @property
+    def gateway(self) -> Gateway:
+        """The push gateway's journal, entries with their metadata (`seq`, `received_ts`, `retries`, ...)."""
+        gateway: Gateway = self.app.state.gateway
+        return gateway
+
+    @property
+    def scenario(self) -> Scenario:
+        scenario: Scenario = self.app.state.scenario
+        return scenario
+
+    def client(self, token: str | None = None, *, timeout: float = 10.0) -> httpx.Client:
+        """An httpx client for this mock, sending `token` as a Bearer token when given; close it (or use `with`)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    # -- what was sent ---------------------------------------------------------------------------------------
+
+    def notifications(self, **filters: str) -> list[JsonDict]:
+        """The notifications the gateway kept so far, oldest first; filters: event_id, room_id, pushkey, app_id."""
+        return [entry.notification for entry in self.gateway.notifications(**filters)]
+
+    def wait_for_notifications(self, count: int = 1, *, timeout: float = 5.0, **filters: str) -> list[JsonDict]:
+        """The notifications once at least `count` have arrived (pushes are asynchronous); an AssertionError after
+        `timeout` seconds."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
+        deadline = time.monotonic() + timeout
+        while len(found := self.notifications(**filters)) < count:
+            if time.monotonic() >= deadline:
+                narrowed = f" ({_render_filters(filters)})" if filters else ""
+                raise AssertionError(
+                    f"expected at least {count} notification{'s' * (count != 1)}{narrowed} within {timeout} s, "
+                    f"got {len(found)}" + "".join(f"\n  {describe(n)}" for n in found)
+                )
+            time.sleep(POLL)
+        return found
+
+    def to_device_messages(
+        self, user: str | None = None, device: str | None = None, *, type: str | None = None, sender: str | None = None
+    ) -> list[JsonDict]:
+        """Every to-device message delivered (`{"sender", "type", "content"}`), oldest first, to `user` (and
+        `device`) when given, whether or not a sync fetched it yet; `*` sends count once per device."""
+        return [
+            message
+            for to_user, to_device, message in self._inboxes.delivered()
+            if (user is None or to_user == user)
+            and (device is None or to_device == device)
+            and (type is None or message["type"] == type)
+            and (sender is None or message["sender"] == sender)
+        ]
+
+    def room_events(self, room: str, *, type: str | None = None, sender: str | None = None) -> list[JsonDict]:
+        """The events stored in `room` (id or alias) since the mock started, as a client sees them, oldest first:
+        sends, joins, scripted events; the scenario's initial state and timeline are left out."""
+        resolved = self.homeserver.resolve_room(room)
+        room_id = resolved.room_id if resolved is not None else room
+        now = self.homeserver.clock_ms()
+        with self._events_lock:
+            events = list(self._events)
+        return [
+            event.serialize(now)
+            for event in events
+            if event.room_id == room_id
+            and (type is None or event.type == type)
+            and (sender is None or event.sender == sender)
+        ]
+
+    def _keep_event(self, room: Room, event: Event) -> None:
+        with self._events_lock:
+            self._events.append(event)
+
+    # -- assertions --------------------------------------------------------------------------------------------
+
+    def assert_notified(
+        self,
+        expected: Mapping[str, Any] | None = None,
+        *,
+        pushkey: str | None = None,
+        timeout: float = 5.0,
+        ignore: Iterable[str] = DEFAULT_IGNORE,
+        **fields: Any,
+    ) -> JsonDict:
+        """Wait for a notification (to `pushkey`, when given) that has the fields of `expected` and `fields`, and
+        return it; an AssertionError naming the closest one's differences after `timeout` seconds.
+
+        `assert_notified(type="m.room.message", content={"body": "hi"}, pushkey="bob-phone-pushkey")`
+        """
+        __tracebackhide__ = True
+        wanted = {**(expected or {}), **fields}
+        ignore = tuple(ignore)
+        filters = {"pushkey": pushkey} if pushkey is not None else {}
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = self.notifications(**filters)
+            for notification in sent:
+                if not differences(notification, wanted, ignore=ignore, partial=True):
+                    return notification
+            if time.monotonic() >= deadline:
+                raise AssertionError(_not_notified(wanted, sent, filters, timeout, ignore))
+            time.sleep(POLL)
+
+    def assert_notifications(
+        self,
+        expected: Any,
+        *,
+        timeout: float = 5.0,
+        ignore: Iterable[str] = DEFAULT_IGNORE,
+        partial: bool = False,
+        ordered: bool = True,
+        **filters: str,
+    ) -> None:
+        """Wait until as many notifications as `expected` holds have arrived (or `timeout`), then compare them with
+        `mockmx.verify.assert_notifications` (see there for `expected`, `ignore`, `partial` and `ordered`)."""
+        __tracebackhide__ = True
+        wanted = notifications_of(expected)
+        with contextlib.suppress(AssertionError):
+            self.wait_for_notifications(len(wanted), timeout=timeout, **filters)
+        assert_notifications(self.notifications(**filters), wanted, ignore=ignore, partial=partial, ordered=ordered)
+
+
+def _not_notified(
+    wanted: JsonDict, sent: list[JsonDict], filters: dict[str, str], timeout: float, ignore: tuple[str, ...]
+) -> str:
+    narrowed = f" ({_render_filters(filters)})" if filters else ""
+    lines = [f"no notification{narrowed} matched {wanted!r} within {timeout} s; {len(sent)} sent"]
+    if sent:
+        closest = min(sent, key=lambda n: len(differences(n, wanted, ignore=ignore, partial=True)))
+        lines.append(f"the closest, {describe(closest)}, differs:")
+        lines += [f"  {d}" for d in differences(closest, wanted, ignore=ignore, partial=True)]
+        lines.append("sent:")
+        lines += [f"  {i}. {describe(n)}" for i, n in enumerate(sent[:20], 1)]
+    return "\n".join(lines)
+
+
+def _render_filters(filters: Mapping[str, str]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in filters.items())
+
+
+@contextlib.contextmanager
+def running_mock(scenario: Scenario | None = None) -> Iterator[MockmxServer]:
+    """A mock homeserver serving `scenario` (default: the built-in one) on a free loopback port until the block
+    ends."""
+    app = create_app(scenario=scenario or default_scenario())
+    mock = MockmxServer(app)
+    with serving(QuickMockServer(config_for(app)), name="mockmx-server") as url:
+        mock.url = url
+        yield mock

@@ -1,0 +1,135 @@
+"""`mockmx replay` as a user runs it: a real process, real HTTP, Ctrl-C, and the exit status strict mode gives."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mockmx.cli import main
+from tests.conftest import LiveServer
+from tests.test_replay_app import ALICE_LOGIN, CS, EXAMPLE, ROOT
+
+Replaying = tuple[subprocess.Popen[str], str, str]
+
+
+@pytest.fixture
+def replaying() -> Iterator[Callable[..., Replaying]]:
+    """Start `python -m mockmx replay <example> --port 0 ARGS...`; the process, the URL its banner names, and the
+    banner."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> Replaying:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockmx", "replay", str(EXAMPLE), "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        processes.append(process)
+        assert process.stdout is not None
+        banner = ""
+        # Read the whole banner: communicate(timeout=...) reads the pipe itself, past what this loop buffered.
+        for line in process.stdout:
+            banner += line
+            if line.startswith("Press Ctrl-C"):
+                found = re.search(r"URL: (http://127\.0\.0\.1:\d+)", banner)
+                assert found, banner
+                return process, found[1], banner
+        raise AssertionError(f"no whole banner: {banner}")
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_replay_answers_over_http_and_ctrl_c_in_strict_mode_exits_1_naming_the_miss(
+    replaying: Callable[..., Replaying],
+) -> None:
+    process, url, _ = replaying("--strict")
+    r = httpx.post(f"{url}{CS}/login", json={**ALICE_LOGIN, "password": "anything"})
+    assert r.status_code == 200, r.text
+    assert r.json()["device_id"] == "RYNLRDBLDD"
+    r = httpx.get(f"{url}{CS}/joined_rooms", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    assert r.status_code == 404, r.text
+    assert r.json()["errcode"] == "M_UNRECOGNIZED"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=15)
+    assert process.returncode == 1, output
+    assert "answered 1 of 10 recorded requests; 1 unmatched" in output
+    assert f"GET {CS}/joined_rooms matched no recorded request" in output
+
+
+def test_without_strict_misses_are_reported_and_the_exit_is_clean(replaying: Callable[..., Replaying]) -> None:
+    process, url, banner = replaying()
+    assert "notifications: not re-sent (no --push-to)" in banner
+    r = httpx.get(f"{url}{CS}/account/whoami")
+    assert r.status_code == 404, r.text
+    status = httpx.get(f"{url}/_mockmx/replay").json()
+    assert [miss["request"] for miss in status["misses"]] == [f"GET {CS}/account/whoami"]
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0, output
+    assert "answered 0 of 10 recorded requests; 1 unmatched" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--unmatched", "ignore"], "invalid choice: 'ignore' (choose from '404', 'error', 'passthrough')"),
+        (["--unmatched", "passthrough"], "needs an upstream homeserver URL"),
+        (["--push-to", "gateway:8090"], "push_to must be an http:// or https:// URL"),
+    ],
+)
+def test_bad_options_exit_2_and_say_why(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        status = main(["replay", str(EXAMPLE), *args])
+    except SystemExit as exit:  # argparse's own verdict on a choice
+        status = exit.code  # type: ignore[assignment]
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_recording_that_does_not_load_exits_2_naming_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("mockmx_recording: 2\n")
+    assert main(["replay", str(broken)]) == 2
+    assert "broken.yaml:1:" in capsys.readouterr().err
+
+
+def test_push_to_re_sends_the_notifications_that_followed_a_replayed_request(
+    replaying: Callable[..., Replaying], mock: LiveServer
+) -> None:
+    process, url, banner = replaying("--push-to", mock.url)
+    assert f"notifications: re-sent to {mock.url}" in banner
+    r = httpx.post(f"{url}{CS}/login", json={**ALICE_LOGIN, "password": "anything"})
+    assert r.status_code == 200, r.text
+    create = {"visibility": "private", "creation_content": {"m.federate": True}, "is_direct": False}
+    create |= {"name": "Recorded", "invite": ["@recbob:localhost"]}
+    r = httpx.post(
+        f"{url}{CS}/createRoom", json=create, headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 10
+    while not (journal := httpx.get(f"{mock.url}/_mockmx/notifications").json()["notifications"]):
+        assert time.monotonic() < deadline, "the invite's notification never reached the gateway"
+        time.sleep(0.05)
+    assert [entry["notification"]["membership"] for entry in journal] == ["invite"]
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0, output
+    assert f"re-sent 1 notification to {mock.url}; 0 answered otherwise" in output
