@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Mapping
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from mockmx.api import events, gateway, pushers, rooms, send, session, sync, to_device, versions
+from mockmx.api.cors import BrowserCORS
 from mockmx.api.paths import RawPathRouting
 from mockmx.errors import Codes, MatrixError
 from mockmx.faults import FaultMiddleware
@@ -49,12 +49,13 @@ CLIENT_ROUTES = [
 # Synapse still serves these two under the pre-r0 prefix.
 LEGACY_V1_ROUTES = [CLIENT_ROUTES[0], CLIENT_ROUTES[3]]
 
+# The client API's current prefix, then the push gateway's notify: the two a load test sends to.
 ROUTES: list[BaseRoute] = [
     Mount("/_matrix/client/v3", routes=CLIENT_ROUTES),
+    Route("/_matrix/push/v1/notify", gateway.notify, methods=["POST"]),
     Mount("/_matrix/client/r0", routes=CLIENT_ROUTES),
     Mount("/_matrix/client/api/v1", routes=LEGACY_V1_ROUTES),
     Route("/_matrix/client/versions", versions.versions, methods=["GET"]),
-    Route("/_matrix/push/v1/notify", gateway.notify, methods=["POST"]),
     Route("/_mockmx/notifications", gateway.list_notifications, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.clear_notifications, methods=["DELETE"]),
 ]
@@ -78,13 +79,7 @@ def create_app(*, scenario: Scenario) -> Starlette:
             hs.notifier.release_all()
 
     middleware = [
-        # Browsers' matrix-js-sdk needs CORS like any homeserver gives it; requests without Origin pass straight on.
-        Middleware(
-            CORSMiddleware,
-            allow_origins=["*"],
-            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Requested-With"],
-        )
+        Middleware(BrowserCORS),
     ]
     if scenario.faults:
         middleware.append(Middleware(FaultMiddleware, faults=scenario.faults))
