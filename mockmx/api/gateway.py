@@ -7,10 +7,12 @@ from typing import cast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.request import read_json_object
+from mockmx.api.request import header, read_json_object
 from mockmx.errors import Codes, MatrixError
 from mockmx.push.gateway import FILTERS, Gateway
 from mockmx.push.validate import validate_notification
+
+_NONE_REJECTED = b'{"rejected":[]}'  # the usual answer, encoded once
 
 
 def gateway(request: Request) -> Gateway:
@@ -19,9 +21,11 @@ def gateway(request: Request) -> Gateway:
 
 async def notify(request: Request) -> Response:
     notification = validate_notification(await read_json_object(request))
-    client = request.client
-    remote = f"{client.host}:{client.port}" if client is not None else "unknown"
-    rejected = gateway(request).accept(notification, remote, request.headers.get("user-agent"))
+    client = request.scope.get("client")
+    remote = f"{client[0]}:{client[1]}" if client is not None else "unknown"
+    rejected = gateway(request).accept(notification, remote, header(request, b"user-agent"))
+    if not rejected:
+        return Response(_NONE_REJECTED, media_type="application/json")
     return JSONResponse({"rejected": rejected})
 
 

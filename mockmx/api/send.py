@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from mockmx.api.request import authenticate, homeserver, parse_json_object, read_body, transactions
 from mockmx.errors import Codes, MatrixError
@@ -30,6 +32,11 @@ async def send_message(request: Request) -> Response:
         event = homeserver(request).send_message(
             room_id, session.user_id, event_type, content, (session.device_id, txn_id)
         )
-        return JSONResponse({"event_id": event.event_id})
+        return Response(_event_id_body(event.event_id), media_type="application/json")
 
     return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)
+
+
+def _event_id_body(event_id: str) -> bytes:
+    # The answer to every send: encoding the id alone skips building a JSON encoder per request for one key.
+    return b'{"event_id":' + json.dumps(event_id).encode() + b"}"

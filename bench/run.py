@@ -1,0 +1,378 @@
+"""`python3 bench/run.py`: every benchmark in one run, a table on the terminal, the figures in bench/results.md.
+
+1. room send, send-to-device and /notify at 32 connections: mockmx and the limit (bench/limit.py), interleaved
+2. long-poll fan-out: N waiters on `/events`, then on `/sync`, one send
+3. replay and 4. record overhead: placeholder rows, these two benchmarks are not built yet
+5. start-up: `mockmx serve` until it answers, and the test suite's server fixture
+
+Load comes from wrk when it is on the PATH, else from bench/pyload.py (aiohttp); `--generator` forces either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _use_project_venv() -> None:
+    """Started by a Python without the project's packages (`python3 bench/run.py`): go on under .venv's."""
+    try:
+        import aiohttp  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        venv_python = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "python"
+        if not venv_python.exists() or Path(sys.executable) == venv_python:
+            raise SystemExit(
+                "bench/run.py needs the test tools: `python3 dev.py test` sets up .venv with them"
+            ) from None
+        os.execv(venv_python, [str(venv_python), __file__, *sys.argv[1:]])
+
+
+if __package__ in (None, ""):  # run as a script: make `bench` and `mockmx` importable from this checkout
+    _use_project_venv()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import load, report, scenarios  # noqa: E402
+from bench.report import NOT_BUILT, Row  # noqa: E402
+from bench.servers import ROOT, Server, child_env, limit_command, mock_command, raise_fd_limit, running  # noqa: E402
+from bench.stats import median  # noqa: E402
+
+CONNECTIONS = 32
+THROUGHPUT_GOAL = 0.7
+FANOUT_P99_GOAL_MS = 500
+WAITER_MEMORY_GOAL_KIB = 20
+STEP_TIMEOUT_SECONDS = 120  # any one step of the fan-out client
+
+
+@dataclass(frozen=True)
+class Settings:
+    generator: str  # "wrk" or "python"
+    seconds: float  # per load run
+    rounds: int  # interleaved rounds per endpoint and server
+    warmup: bool
+    waiters: int
+    fanout_rounds: int  # sends per fan-out, each to every poll
+    startups: int  # `mockmx serve` starts to time
+
+    def describe(self) -> list[str]:
+        generator = (
+            f"{load.wrk_version()}, one thread (the server has the other core)"
+            if self.generator == "wrk"
+            else "bench/pyload.py (aiohttp, in its own process; wrk is not installed or not chosen). It is slower "
+            "than either server, so the throughput ratios here understate the gap: wrk's are the ones to compare"
+        )
+        return [
+            f"Load generator: {generator}; {CONNECTIONS} connections, each request a new txnId or event id.",
+            f"Throughput: {self.rounds} round(s) of {self.seconds:g} s per endpoint and server"
+            + (", after a 1 s warm-up of each" if self.warmup else "")
+            + "; the limit and mockmx take turns going first. Figures are medians over rounds; the ratio is the "
+            "median of each round's mockmx/limit throughput.",
+            f"Fan-out: {self.waiters:,} long polls, one connection each, from one aiohttp process "
+            f"(bench/fanout.py), then a room send; {self.fanout_rounds} round(s), each poll polling again from its "
+            "answer's token. Times run from the send until each poll has read its answer (medians over rounds; max "
+            "over all); server CPU is the mock's own CPU time for a round, which the rest of the machine does not "
+            "inflate. Memory: the server's RSS before and after the polls connect, divided by the polls.",
+            f"Start-up: median of {self.startups} start(s), from spawning the process until it answers.",
+        ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per load run (wrk: whole seconds, at least 1)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--waiters", type=int, default=2000)
+    parser.add_argument("--fanout-rounds", type=int, default=3, help="sends per fan-out, each to every waiting poll")
+    parser.add_argument("--startups", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny runs that only check every part works")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md", help="where to write")
+    args = parser.parse_args(argv)
+    generator = choose_generator(args.generator)
+    if args.smoke:
+        settings = Settings(generator, 1 if generator == "wrk" else 0.3, 1, False, 50, 1, 1)
+    else:
+        settings = Settings(generator, args.seconds, args.rounds, True, args.waiters, args.fanout_rounds, args.startups)
+    raise_fd_limit(settings.waiters + 256)
+    machine = report.machine()  # before the run loads the machine
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mockmx-bench-") as scratch:
+        rows += throughput_rows(settings, Path(scratch))
+        fanout_scenario = scenarios.write(Path(scratch) / "fanout.yaml", scenarios.fanout_yaml(settings.waiters))
+        fanout_starts: list[float] = []
+        for kind in ("events", "sync"):
+            rows += fanout_rows(settings, kind, fanout_scenario, fanout_starts)
+        rows += replay_rows()
+        rows += record_rows()
+        rows += startup_rows(settings, fanout_starts)
+
+    print(report.table(rows))
+    command = " ".join(["python3 bench/run.py", *(sys.argv[1:] if argv is None else argv)])
+    report.write_results(
+        args.results, command=command, rows=rows, machine_lines=machine, settings=settings.describe(), notes=NOTES
+    )
+    print(f"\nwrote {args.results}")
+    return 0
+
+
+def choose_generator(requested: str) -> str:
+    """The load generator to use, "wrk" or "python"; `auto` is wrk when it is on the PATH, else bench/pyload.py."""
+    if requested == "auto":
+        return "wrk" if load.wrk_available() else "python"
+    if requested == "wrk" and not load.wrk_available():
+        raise SystemExit("wrk is not on the PATH (Debian: apt-get install wrk), or use --generator python")
+    return requested
+
+
+def _progress(line: str) -> None:
+    print(f"  {line}", file=sys.stderr, flush=True)
+
+
+# -- 1. throughput and latency -----------------------------------------------------------------------------------
+
+
+def throughput_rows(settings: Settings, scratch: Path) -> list[Row]:
+    scenario = scenarios.write(scratch / "throughput.yaml", scenarios.throughput_yaml())
+    results: dict[tuple[str, str], list[load.LoadResult]] = {}
+    with running("limit", limit_command()) as limit, running("mockmx", mock_command(scenario)) as mock:
+        servers = {"limit": limit, "mockmx": mock}
+        if settings.warmup:
+            for workload in load.WORKLOADS:
+                for server in servers.values():
+                    load.run(settings.generator, server.url, workload, connections=CONNECTIONS, seconds=1)
+        for round_index in range(settings.rounds):
+            order = ("limit", "mockmx") if round_index % 2 == 0 else ("mockmx", "limit")
+            for workload in load.WORKLOADS:
+                for name in order:
+                    result = load.run(
+                        settings.generator,
+                        servers[name].url,
+                        workload,
+                        connections=CONNECTIONS,
+                        seconds=settings.seconds,
+                    )
+                    results.setdefault((workload.name, name), []).append(result)
+                    _progress(f"{workload.name}, {name}: {result.throughput:,.0f} req/s")
+
+    rows = []
+    for workload in load.WORKLOADS:
+        mine, limits = results[workload.name, "mockmx"], results[workload.name, "limit"]
+        ratio = median([m.throughput / lim.throughput for m, lim in zip(mine, limits, strict=True) if lim.throughput])
+        errors = sum(result.errors for result in mine + limits)
+        met = "yes" if ratio >= THROUGHPUT_GOAL else "no"
+        if errors:
+            met = f"no ({errors} failed requests)"
+        rows.append(
+            Row(
+                f"{workload.name}: req/s at {CONNECTIONS} connections",
+                f"{median([r.throughput for r in mine]):,.0f}",
+                f"{median([r.throughput for r in limits]):,.0f}",
+                f"{ratio:.2f}",
+                f">= {THROUGHPUT_GOAL}",
+                met,
+            )
+        )
+        rows.append(Row(f"{workload.name}: latency p50 / p99", _latency(mine), _latency(limits)))
+    return rows
+
+
+def _latency(results: list[load.LoadResult]) -> str:
+    return f"{median([r.p50_ms for r in results]):.1f} / {median([r.p99_ms for r in results]):.1f} ms"
+
+
+# -- 2. long-poll fan-out ------------------------------------------------------------------------------------------
+
+
+def fanout_rows(settings: Settings, kind: str, scenario: Path, starts: list[float]) -> list[Row]:
+    with running("mockmx", mock_command(scenario)) as server:
+        starts.append(server.started_ms)
+        fanout = _fanout(server, kind, settings.waiters, settings.fanout_rounds)
+    label = f"fan-out /{kind}, {settings.waiters:,} waiters"
+    p50, p99 = median([r["p50_ms"] for r in fanout.rounds]), median([r["p99_ms"] for r in fanout.rounds])
+    worst = max(r["max_ms"] for r in fanout.rounds)
+    cpu = median(fanout.cpu_ms) if fanout.cpu_ms else None
+    _progress(f"{label}: p99 " + ", ".join(f"{r['p99_ms']:.0f}" for r in fanout.rounds) + " ms")
+    missed = sum(settings.waiters - r["got_event"] for r in fanout.rounds)
+    met = "yes" if p99 < FANOUT_P99_GOAL_MS else "no"
+    if missed:
+        met = f"no ({missed} polls never got the event)"
+    rows = [
+        Row(
+            f"{label}: p50 / p99 (max)",
+            f"{p50:.0f} / {p99:.0f} ({worst:.0f}) ms",
+            goal=f"p99 < {FANOUT_P99_GOAL_MS} ms",
+            met=met,
+        ),
+        Row(f"{label}: server CPU for the wake-up", f"{cpu:.0f} ms" if cpu is not None else "n/a (no /proc)"),
+    ]
+    if fanout.rss_before_kib is None or fanout.rss_after_kib is None:
+        rows.append(Row(f"{label}: memory per waiter", "n/a (no /proc)", goal=f"< {WAITER_MEMORY_GOAL_KIB} KiB"))
+    else:
+        per_waiter = (fanout.rss_after_kib - fanout.rss_before_kib) / settings.waiters
+        rows.append(
+            Row(
+                f"{label}: memory per waiter",
+                f"{per_waiter:.1f} KiB",
+                goal=f"< {WAITER_MEMORY_GOAL_KIB} KiB",
+                met="yes" if per_waiter < WAITER_MEMORY_GOAL_KIB else "no",
+            )
+        )
+    return rows
+
+
+@dataclass
+class _Fanout:
+    rounds: list[dict[str, float]]  # the client's figures for each send
+    cpu_ms: list[float]  # the server's CPU time from each send until every poll had its answer
+    rss_before_kib: int | None  # before the polls connected
+    rss_after_kib: int | None  # with every poll waiting
+
+
+def _fanout(server: Server, kind: str, waiters: int, rounds: int) -> _Fanout:
+    command = [sys.executable, "-m", "bench.fanout", server.url, "--kind", kind, "--waiters", str(waiters)]
+    with _process([*command, "--rounds", str(rounds)]) as client:
+        _expect(client, "warm")
+        server.wait_idle()
+        fanout = _Fanout([], [], server.rss_kib(), None)
+        _say(client, "connect")
+        for _ in range(rounds):
+            _expect(client, "ready")
+            server.wait_idle()  # every poll is in and waiting
+            if fanout.rss_after_kib is None:
+                fanout.rss_after_kib = server.rss_kib()
+            cpu_before = server.cpu_ms()
+            _say(client, "go")
+            fanout.rounds.append(json.loads(_read_line(client)))
+            cpu_after = server.cpu_ms()
+            if cpu_before is not None and cpu_after is not None:
+                fanout.cpu_ms.append(cpu_after - cpu_before)
+    return fanout
+
+
+@contextlib.contextmanager
+def _process(command: list[str]) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def _read_line(process: subprocess.Popen[str]) -> str:
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(STEP_TIMEOUT_SECONDS)
+    if not lines or not lines[0]:
+        raise RuntimeError(f"the fan-out client stopped answering: {' '.join(process.args)}")  # type: ignore[arg-type]
+    return lines[0]
+
+
+def _expect(process: subprocess.Popen[str], expected: str) -> None:
+    line = _read_line(process).strip()
+    if line != expected:
+        raise RuntimeError(f"the fan-out client said {line!r}, expected {expected!r}")
+
+
+def _say(process: subprocess.Popen[str], line: str) -> None:
+    assert process.stdin is not None
+    process.stdin.write(line + "\n")
+    process.stdin.flush()
+
+
+# -- 3. replay and 4. record: not built yet --------------------------------------------------------------------------
+
+
+def replay_rows() -> list[Row]:
+    # PLACEHOLDER (issue 6, part 3): once `mockmx replay` exists, time requests against a 10-flow and a 10,000-flow
+    # recording (goal: latency ratio near 1) and the time to load the large one (goal: under 2 s).
+    return [
+        Row("replay: latency, 10,000 flows vs 10 flows", NOT_BUILT, goal="ratio ~ 1", met=NOT_BUILT),
+        Row("replay: load a 10,000-flow recording", NOT_BUILT, goal="< 2 s", met=NOT_BUILT),
+    ]
+
+
+def record_rows() -> list[Row]:
+    # PLACEHOLDER (issue 6, part 4): throughput through `mockmx record` against a plain mitmproxy
+    # reverse proxy to the same upstream (goal: at least 0.9).
+    return [Row("record: req/s vs plain mitmproxy", NOT_BUILT, goal=">= 0.9", met=NOT_BUILT)]
+
+
+# -- 5. start-up -------------------------------------------------------------------------------------------------------
+
+
+# What the test suite's fixtures do per test: create_app and a uvicorn thread (tests/conftest.py `serve`).
+_FIXTURE_START = """
+import time, urllib.request
+from mockmx.scenario.loader import default_scenario
+from tests.conftest import serve
+scenario = default_scenario()  # loaded once per test session
+began = time.perf_counter()
+with serve(scenario) as live:
+    urllib.request.urlopen(live.url + "/_matrix/client/versions").read()
+    print((time.perf_counter() - began) * 1000)
+"""
+
+
+def startup_rows(settings: Settings, fanout_starts: list[float]) -> list[Row]:
+    starts = []
+    for _ in range(settings.startups):
+        with running("mockmx", mock_command(None)) as server:
+            starts.append(server.started_ms)
+    rows = [
+        Row("start-up: mockmx serve (default scenario) until it answers", f"{median(starts):.0f} ms"),
+        Row(
+            f"start-up: mockmx serve, {settings.waiters + 1:,}-user scenario",
+            f"{median(fanout_starts):.0f} ms",
+        ),
+    ]
+    fixture_starts = []
+    for _ in range(settings.startups):
+        out = subprocess.run(
+            [sys.executable, "-c", _FIXTURE_START],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=child_env(),
+            cwd=ROOT,
+        )
+        if out.returncode != 0:
+            rows.append(Row("start-up: test fixture (tests/conftest.py serve)", "n/a: " + out.stderr.strip()[-80:]))
+            return rows
+        fixture_starts.append(float(out.stdout.strip().splitlines()[-1]))
+    rows.append(Row("start-up: test fixture (tests/conftest.py serve)", f"{median(fixture_starts):.0f} ms"))
+    return rows
+
+
+NOTES = [
+    "The limit (bench/limit.py) is a bare Starlette app on the same uvicorn settings as `mockmx serve --quiet` "
+    "(uvloop, httptools, no access log), with no middleware: it parses the JSON body and answers a fresh event id "
+    "on each benchmarked path. mockmx's extra cost per request is its CORS middleware (Starlette's wraps every "
+    "response to add `Vary: Origin`), routing on percent-encoded segments, authentication, txnId bookkeeping "
+    "and the work itself.",
+    "mockmx keeps every event, to-device message and notification in memory, so the one server takes on state "
+    "through the run; its p99 latencies include Python's full garbage collections, which take longer as that "
+    "state grows.",
+    "The fan-out's times include the one client process's own handling of every answer, on the same cores as "
+    "the server: they are upper bounds. The server's CPU time per round is the mock's own cost.",
+    "On a 2-core machine the load generator and the server share the CPU, with anything else running: the "
+    "ratios are the figures to compare between runs and machines.",
+    "The replay (part 3) and record overhead (part 4) benchmarks are not built yet: placeholder rows, no figures. "
+    "Synapse as a "
+    "reference row is not measured.",
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

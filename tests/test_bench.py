@@ -1,0 +1,68 @@
+"""The benchmark runner, in a smoke run: every row of its table is there, so `python3 bench/run.py` cannot rot."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import choose_generator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ROWS = (
+    "room send: req/s",
+    "room send: latency",
+    "send-to-device: req/s",
+    "send-to-device: latency",
+    "/notify: req/s",
+    "/notify: latency",
+    "fan-out /events, 50 waiters: p50 / p99",
+    "fan-out /events, 50 waiters: server CPU",
+    "fan-out /events, 50 waiters: memory per waiter",
+    "fan-out /sync, 50 waiters: p50 / p99",
+    "fan-out /sync, 50 waiters: server CPU",
+    "fan-out /sync, 50 waiters: memory per waiter",
+    "replay: latency",
+    "replay: load",
+    "record: req/s",
+    "start-up: mockmx serve (default scenario)",
+    "start-up: mockmx serve, 51-user scenario",
+    "start-up: test fixture",
+)
+
+
+def test_smoke_run_prints_and_writes_every_row(tmp_path: Path) -> None:
+    # The Python load generator, forced: it is what CI machines without wrk run, so it is the path to keep alive.
+    results = tmp_path / "results.md"
+    run = subprocess.run(
+        [sys.executable, "bench/run.py", "--smoke", "--generator", "python", "--results", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    table = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| ")}
+    for row in ROWS:
+        matching = [line for label, line in table.items() if label.startswith(row)]
+        assert matching, f"no row {row!r} in:\n{run.stdout}"
+    cells = table["room send: req/s at 32 connections"].split("|")
+    assert float(cells[2].replace(",", "")) > 0 and float(cells[4]) > 0, run.stdout  # req/s and ratio measured
+    for label, line in table.items():
+        if label.startswith(("replay", "record")):
+            assert "not built yet" in line, line
+
+    written = results.read_text()
+    assert "## Machine" in written and "bench/pyload.py (aiohttp" in written, written
+    assert all(row in written for row in ROWS), written
+
+
+def test_the_runner_falls_back_to_python_without_wrk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert choose_generator("auto") == "python"
+    with pytest.raises(SystemExit, match="wrk is not on the PATH"):
+        choose_generator("wrk")
