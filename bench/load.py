@@ -107,6 +107,12 @@ def run(generator: str, url: str, workload: Workload, *, connections: int, secon
     return _run_python(url, workload, connections=connections, seconds=seconds)
 
 
+def run_counted(url: str, workload: Workload, *, connections: int, requests: int) -> LoadResult:
+    """Exactly `requests` of `workload` (bench/pyload.py, which counts them exactly: a replay answers each recorded
+    request once, so the load must not overrun the recording)."""
+    return _run_python(url, workload, connections=connections, seconds=60.0, max_requests=requests)
+
+
 def _run_wrk(url: str, workload: Workload, *, connections: int, seconds: float) -> LoadResult:
     # One wrk thread outdoes a single-process Python server many times over, and leaves it the other core.
     command = [
@@ -128,11 +134,13 @@ def _run_wrk(url: str, workload: Workload, *, connections: int, seconds: float) 
     )
 
 
-def _run_python(url: str, workload: Workload, *, connections: int, seconds: float) -> LoadResult:
+def _run_python(
+    url: str, workload: Workload, *, connections: int, seconds: float, max_requests: int = MAX_REQUESTS
+) -> LoadResult:
     command = [
         sys.executable, "-m", "bench.pyload", url,
         "--method", workload.method, "--path", workload.path, "--body", workload.body, "--token", workload.token,
-        "--connections", str(connections), "--seconds", str(seconds), "--max-requests", str(MAX_REQUESTS),
+        "--connections", str(connections), "--seconds", str(seconds), "--max-requests", str(max_requests),
     ]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True, env=child_env())
     return LoadResult(**json.loads(out.stdout.splitlines()[-1]))

@@ -6,6 +6,7 @@ import contextlib
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -90,20 +91,35 @@ def limit_command() -> list[str]:
     return [sys.executable, "-m", "bench.limit", "--port", "0"]
 
 
+def replay_command(recording: Path) -> list[str]:
+    return [sys.executable, "-m", "mockmx", "replay", str(recording), "--quiet", "--port", "0"]
+
+
+def free_port() -> int:
+    """A loopback port free now, for servers that take a port but print no URL (mitmproxy's)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.contextmanager
-def running(name: str, command: list[str]) -> Iterator[Server]:
-    """Start `command` (a server that prints `URL: ...` once bound), wait until it answers, stop it afterwards."""
+def running(name: str, command: list[str], url: str | None = None) -> Iterator[Server]:
+    """Start `command`, a server that prints `URL: ...` once bound (or answers at `url`, when given), wait until it
+    answers, stop it afterwards."""
     with tempfile.TemporaryFile("w+") as stderr:
         began = time.perf_counter()
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True, env=child_env()
         )
         try:
-            url = _read_url(process)
             if url is None:
+                url = _read_url(process)
+            else:
+                threading.Thread(target=process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+            if url is None or process.poll() is not None:
                 stderr.seek(0)
                 raise RuntimeError(f"{name} did not start: {' '.join(command)}\n{stderr.read()[-4000:]}")
-            _wait_answering(url)
+            _wait_answering(url, process)
             server = Server(name, url, process, (time.perf_counter() - began) * 1000)
             yield server
         finally:
@@ -139,9 +155,11 @@ def _read_url(process: subprocess.Popen[str]) -> str | None:
     return found[0] if found else None
 
 
-def _wait_answering(url: str) -> None:
+def _wait_answering(url: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with status {process.returncode}")
         try:
             # Any HTTP answer will do (the limit has no /versions): the server is up and routing.
             with urllib.request.urlopen(url + "/_matrix/client/versions", timeout=5):
