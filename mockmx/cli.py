@@ -8,14 +8,12 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-import uvicorn
-
 from mockmx import __version__
 from mockmx.app import create_app
 from mockmx.replay import command as replay_command
 from mockmx.scenario.loader import ScenarioError, default_scenario, load_scenario
 from mockmx.scenario.model import Scenario
-from mockmx.server import MockServer
+from mockmx.server import MockServer, server_config
 from mockmx.verify import command as verify_command
 
 
@@ -141,14 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     app = create_app(scenario=scenario)
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=not args.quiet,
-        log_level="warning" if args.quiet else "info",
-        timeout_graceful_shutdown=5,
-    )
+    config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
     server = MockServer(config, on_started=lambda url: print(banner(scenario, url), flush=True))
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
     with contextlib.suppress(KeyboardInterrupt):

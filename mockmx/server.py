@@ -38,3 +38,15 @@ class MockServer(uvicorn.Server):
         # Pending /sync and /events polls answer now, empty, instead of holding shutdown up until their timeout.
         self.homeserver.notifier.release_all()
         await super().shutdown(sockets)
+
+
+def server_config(app: Starlette, *, host: str, port: int, quiet: bool) -> uvicorn.Config:
+    """uvicorn settings for the command line's servers: a line per request unless quiet, a short grace at Ctrl-C."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=not quiet,
+        log_level="warning" if quiet else "info",
+        timeout_graceful_shutdown=5,
+    )

@@ -6,14 +6,12 @@ import argparse
 import contextlib
 import sys
 
-import uvicorn
-
 from mockmx import __version__
 from mockmx.record import Leg, Recording, RecordingError, load_recording
 from mockmx.replay.app import create_replay_app
 from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.replay.state import ReplayState
-from mockmx.server import MockServer
+from mockmx.server import MockServer, server_config
 
 _POLICIES = {
     UnmatchedPolicy.NOT_FOUND: "404 M_UNRECOGNIZED, with the closest recorded requests",
@@ -61,14 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockmx replay: {error}", file=sys.stderr)
         return 2
     state: ReplayState = app.state.replay
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=not args.quiet,
-        log_level="warning" if args.quiet else "info",
-        timeout_graceful_shutdown=5,
-    )
+    config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
     server = MockServer(config, on_started=lambda url: print(banner(recording, url, state, args.upstream), flush=True))
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
     with contextlib.suppress(KeyboardInterrupt):
