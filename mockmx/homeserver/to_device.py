@@ -18,6 +18,8 @@ class ToDeviceInboxes:
     def __init__(self) -> None:
         self.pos = 0
         self._inboxes: dict[tuple[str, str], deque[tuple[int, dict[str, Any]]]] = {}
+        # Called with (user_id, device_id, message) for every message queued: how a test log hooks in.
+        self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
 
     def deliver(
         self,
@@ -42,6 +44,8 @@ class ToDeviceInboxes:
                     self.pos += 1
                     message = {"sender": sender, "type": event_type, "content": content}
                     self._inboxes.setdefault((user_id, target), deque()).append((self.pos, message))
+                    for listener in self.listeners:
+                        listener(user_id, target, message)
                     delivered = True
             if delivered:
                 woken.append(user_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from mockmx.app import create_app
 from mockmx.homeserver.rooms import Event, Room
 from mockmx.homeserver.server import Homeserver
-from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.push.gateway import Gateway
 from mockmx.scenario.loader import default_scenario
 from mockmx.scenario.model import Scenario
@@ -26,40 +25,6 @@ JsonDict = dict[str, Any]
 POLL = 0.01  # seconds between looks at the journal while waiting for a push
 
 
-class _JournaledInboxes(ToDeviceInboxes):
-    """To-device inboxes that also keep every message delivered: a sync acknowledges them and they are gone."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._journal: list[tuple[int, str, str, JsonDict]] = []  # (position, user id, device id, message)
-        self._lock = threading.Lock()
-
-    def deliver(
-        self,
-        sender: str,
-        event_type: str,
-        messages: dict[str, dict[str, Any]],
-        device_ids: Callable[[str], Iterable[str]],
-    ) -> list[str]:
-        before = self.pos
-        woken = super().deliver(sender, event_type, messages, device_ids)
-        # What was just queued, read back from the inboxes, so the delivery rules stay in one place.
-        added = [
-            (pos, user_id, device_id, message)
-            for (user_id, device_id), inbox in self._inboxes.items()
-            for pos, message in inbox
-            if pos > before
-        ]
-        with self._lock:
-            self._journal += sorted(added, key=lambda entry: entry[0])
-        return woken
-
-    def delivered(self) -> list[tuple[str, str, JsonDict]]:
-        """(user id, device id, message) for every message delivered, oldest first."""
-        with self._lock:
-            return [(user_id, device_id, message) for _, user_id, device_id, message in self._journal]
-
-
 class MockmxServer:
     """A mock homeserver serving on `url`, for a test: accessors for what was sent, and assertions."""
 
@@ -68,8 +33,10 @@ class MockmxServer:
         self.url = ""  # set once the server is bound
         self._events: list[Event] = []
         self._events_lock = threading.Lock()
-        self._inboxes = _JournaledInboxes()
-        self.homeserver.to_device = self._inboxes  # nothing was delivered yet: swapping the empty inboxes loses nothing
+        # Every to-device message delivered, kept here: a sync acknowledges them and the inboxes forget them.
+        self._to_device: list[tuple[str, str, JsonDict]] = []
+        self._to_device_lock = threading.Lock()
+        self.homeserver.to_device.listeners.append(self._keep_to_device)
         self.homeserver.listeners.append(self._keep_event)
 
     @property
@@ -122,12 +89,20 @@ class MockmxServer:
         `device`) when given, whether or not a sync fetched it yet; `*` sends count once per device."""
         return [
             message
-            for to_user, to_device, message in self._inboxes.delivered()
+            for to_user, to_device, message in self._delivered()
             if (user is None or to_user == user)
             and (device is None or to_device == device)
             and (type is None or message["type"] == type)
             and (sender is None or message["sender"] == sender)
         ]
+
+    def _keep_to_device(self, user_id: str, device_id: str, message: JsonDict) -> None:
+        with self._to_device_lock:
+            self._to_device.append((user_id, device_id, message))
+
+    def _delivered(self) -> list[tuple[str, str, JsonDict]]:
+        with self._to_device_lock:
+            return list(self._to_device)
 
     def room_events(self, room: str, *, type: str | None = None, sender: str | None = None) -> list[JsonDict]:
         """The events stored in `room` (id or alias) since the mock started, as a client sees them, oldest first:
