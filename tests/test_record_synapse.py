@@ -17,21 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from nio import (
-    AsyncClient,
-    JoinResponse,
-    LoginResponse,
-    RoomCreateResponse,
-    RoomMessageText,
-    RoomSendResponse,
-    SyncResponse,
-    ToDeviceMessage,
-    ToDeviceResponse,
-    UnknownToDeviceEvent,
-)
 
 from mockmx.record import Flow, Recording, load_recording
 from tests.conftest import LiveServer
+from tests.nio_session import run_session
 from tests.synapse import SynapseServer
 from tests.test_record_cli import RecorderProcess, free_port, record_command, running_recorder
 
@@ -52,80 +41,6 @@ def recorder(synapse: SynapseServer, mock: LiveServer, tmp_path: Path) -> Iterat
     command = record_command(synapse.url, out, port, gateway=(mock.url, gateway_port))
     with running_recorder(command, out=out, port=port, gateway_port=gateway_port, home=tmp_path / "home") as running:
         yield running
-
-
-async def _login(url: str, localpart: str, password: str) -> AsyncClient:
-    client = AsyncClient(url, f"@{localpart}:localhost")
-    response = await client.login(password, device_name=f"{localpart} (nio)")
-    assert isinstance(response, LoginResponse), response
-    return client
-
-
-async def _sync_until(client: AsyncClient) -> tuple[list[RoomMessageText], list[UnknownToDeviceEvent]]:
-    messages: list[RoomMessageText] = []
-    to_device: list[UnknownToDeviceEvent] = []
-    for _ in range(10):
-        response = await client.sync(timeout=10_000)
-        assert isinstance(response, SyncResponse), response
-        for room in response.rooms.join.values():
-            messages += [event for event in room.timeline.events if isinstance(event, RoomMessageText)]
-        to_device += [event for event in response.to_device_events if isinstance(event, UnknownToDeviceEvent)]
-        if messages and to_device:
-            break
-    return messages, to_device
-
-
-async def _session(recorder: RecorderProcess, passwords: dict[str, str]) -> dict[str, str]:
-    """alice and bob (nio, through the recorder) in a new room: a message, a to-device message, bob's pusher."""
-    alice = await _login(recorder.url, "recalice", passwords["recalice"])
-    bob = await _login(recorder.url, "recbob", passwords["recbob"])
-    try:
-        pusher = {
-            "kind": "http",
-            "app_id": "org.example.rec",
-            "pushkey": "PUSHKEY_REC_BOB",
-            "app_display_name": "Rec",
-            "device_display_name": "BobPhone",
-            "lang": "en",
-            "data": {"url": f"{recorder.gateway_url}{NOTIFY}"},
-        }
-        async with httpx.AsyncClient(base_url=recorder.url, timeout=10) as http:
-            r = await http.post(
-                f"{CS}/pushers/set", json=pusher, headers={"Authorization": f"Bearer {bob.access_token}"}
-            )
-            assert r.status_code == 200, r.text
-
-        created = await alice.room_create(name="Recorded", invite=["@recbob:localhost"])
-        assert isinstance(created, RoomCreateResponse), created
-        joined = await bob.join(created.room_id)
-        assert isinstance(joined, JoinResponse), joined
-        first = await bob.sync(timeout=0, full_state=True)
-        assert isinstance(first, SyncResponse), first
-
-        # bob's long poll is pending while alice sends: her requests go through at once all the same.
-        polling = asyncio.create_task(_sync_until(bob))
-        await asyncio.sleep(0.3)
-        started = time.monotonic()
-        sent = await alice.room_send(created.room_id, "m.room.message", {"msgtype": "m.text", "body": "recorded"})
-        assert isinstance(sent, RoomSendResponse), sent
-        assert time.monotonic() - started < 5
-        ping = ToDeviceMessage("org.example.rec.ping", "@recbob:localhost", bob.device_id, {"n": 1})
-        delivered = await alice.to_device(ping, tx_id="rec-ping-1")
-        assert isinstance(delivered, ToDeviceResponse), delivered
-        messages, to_device = await polling
-        assert [(m.sender, m.body, m.event_id) for m in messages] == [
-            ("@recalice:localhost", "recorded", sent.event_id)
-        ]
-        assert [(e.source["type"], e.source["content"]) for e in to_device] == [("org.example.rec.ping", {"n": 1})]
-        return {
-            "event_id": sent.event_id,
-            "room_id": created.room_id,
-            "alice_token": alice.access_token,
-            "bob_token": bob.access_token,
-        }
-    finally:
-        await alice.close()
-        await bob.close()
 
 
 def _wait_for_push(mock: LiveServer, event_id: str) -> None:
@@ -150,7 +65,10 @@ def test_a_real_session_is_recorded_with_both_legs_in_order_and_no_secrets(
 ) -> None:
     passwords = {"recalice": "recalice-Pa55-" + uuid.uuid4().hex[:8], "recbob": "recbob-Pa55-" + uuid.uuid4().hex[:8]}
     registered = [synapse.register_user(localpart, password) for localpart, password in passwords.items()]
-    seen = asyncio.run(_session(recorder, passwords))
+    seen = asyncio.run(run_session(recorder.url, recorder.gateway_url, passwords, ping_txn="rec-ping-1"))
+    assert seen["send_seconds"] < 5  # a pending long poll held nothing up
+    assert seen["messages"] == [("@recalice:localhost", "recorded", seen["event_id"])]
+    assert seen["to_device"] == [("@recalice:localhost", "org.example.rec.ping", {"n": 1})]
     _wait_for_push(mock, seen["event_id"])
     _wait_for_flow(recorder.out, lambda flow: flow.leg == "push" and seen["event_id"] in flow.links.events)
     assert recorder.stop() == 0, recorder.output()
