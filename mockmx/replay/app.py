@@ -20,6 +20,7 @@ from starlette.routing import Route
 from mockmx.api.request import read_body
 from mockmx.errors import Codes, MatrixError
 from mockmx.record import Recording, load_recording
+from mockmx.record.entry import multimap
 from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.replay.replayer import Replayer
 from mockmx.replay.shape import TOKEN_FIELDS
@@ -104,7 +105,7 @@ async def _answer(request: Request) -> Response:
     raw = request.scope.get("raw_path")
     path = raw.decode("latin-1").partition("?")[0] if raw else request.scope["path"]
     query_string = request.scope.get("query_string", b"").decode("latin-1")
-    query = _multimap(parse_qsl(query_string, keep_blank_values=True))
+    query = multimap(parse_qsl(query_string, keep_blank_values=True))
     content = await read_body(request)
     got = replayer.live_shape(
         method=request.method,
@@ -171,17 +172,6 @@ async def _replay_status(request: Request) -> Response:
 async def _matrix_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MatrixError)  # Starlette dispatches by type; this narrows it for mypy
     return Response(exc.body(), status_code=exc.status, headers=exc.headers, media_type="application/json")
-
-
-def _multimap(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
-    result: dict[str, str | list[str]] = {}
-    for name, value in pairs:
-        previous = result.get(name)
-        if previous is None:
-            result[name] = value
-        else:
-            result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-    return result
 
 
 def _seconds(timeout: str | list[str] | None) -> float:

@@ -11,12 +11,12 @@ Two requests alike but for their credentials share a `loose_key`; alike in every
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from mockmx.record.entry import body_fields
 from mockmx.record.redact import DEFAULT_FIELDS
 from mockmx.replay.routes import Route, route
 
@@ -142,23 +142,9 @@ def tag_body(kind: str | None, body: Any) -> Any:
 
 
 def tag_content(content: bytes, content_type: str | None) -> Any:
-    """A live body tagged as the recorder would have recorded it (see mockmx/record/capture.py)."""
-    if not content:
-        return None
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"base64": base64.b64encode(content).decode("ascii")}
-    if "json" in (content_type or "").lower() or text.lstrip()[:1] in ("{", "["):
-        try:
-            return tag_body("body", json.loads(text, parse_constant=_reject))
-        except (ValueError, RecursionError):
-            pass
-    return {"text": text}
-
-
-def _reject(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
+    """A live body tagged as the recorder would have recorded it."""
+    fields = body_fields(content, content_type)
+    return tag_body(*next(iter(fields.items()))) if fields else None
 
 
 def _slotted(value: Any, translate: Translate) -> Any:

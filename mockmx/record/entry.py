@@ -1,0 +1,66 @@
+"""A flow's recording entry from plain data: the kept headers and the body as JSON, text or base64.
+
+Shared by the recorder (mitmproxy flows, capture.py) and by replay's record mode `new` (requests it passes on to
+the homeserver), and by replay to read a live body as the recorder would have recorded it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+# The headers replay and readers need; the rest (dates, lengths, connection handling) is noise in a diff.
+KEPT_HEADERS = ("content-type", "authorization", "cookie", "set-cookie", "retry-after", "location", "user-agent")
+
+MultiMap = dict[str, str | list[str]]
+
+
+def kept_headers(pairs: Iterable[tuple[str, str]]) -> MultiMap:
+    """The kept headers among `pairs`, names in lower case, in `KEPT_HEADERS` order; a list when repeated."""
+    by_name: dict[str, list[str]] = {}
+    for name, value in pairs:
+        name = name.lower()
+        if name in KEPT_HEADERS:
+            by_name.setdefault(name, []).append(value)
+    return multimap((name, value) for name in KEPT_HEADERS for value in by_name.get(name, ()))
+
+
+def body_fields(content: bytes, content_type: str | None) -> dict[str, Any]:
+    """`{"body": json}`, `{"text": str}`, `{"base64": str}`, or `{}` for no body."""
+    if not content:
+        return {}
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(content).decode("ascii")}
+    # Homeservers read a body as JSON whatever its content type says (curl -d sends form-urlencoded), so a body
+    # that parses as a JSON object or list is JSON here too: its passwords get redacted like any other.
+    if "json" in (content_type or "").lower() or text.lstrip()[:1] in ("{", "["):
+        try:
+            return {"body": json.loads(text, parse_constant=_reject)}
+        except (ValueError, RecursionError):
+            pass
+    return {"text": text}
+
+
+def multimap(pairs: Iterable[tuple[str, str]]) -> MultiMap:
+    """Pairs as a mapping, a repeated name's values in a list."""
+    result: MultiMap = {}
+    for name, value in pairs:
+        previous = result.get(name)
+        if previous is None:
+            result[name] = value
+        else:
+            result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+    return result
+
+
+def seconds(delta: float) -> float:
+    """A duration as the recording keeps it: milliseconds, never negative."""
+    return round(max(delta, 0.0), 3)
+
+
+def _reject(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
