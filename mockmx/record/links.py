@@ -8,7 +8,7 @@ flow is written. An event id can show up (in a sync, or a push) before the send 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,8 +25,10 @@ EVENT_ID_KEYS = frozenset({"event_id", "redacts", "replaces_state"})
 class Linker:
     """Computes the `links` of each flow in recording order, remembering the tokens earlier flows returned."""
 
-    def __init__(self) -> None:
-        self._returned: dict[str, int] = {}
+    def __init__(self, returned: Mapping[str, int] | None = None) -> None:
+        """`returned`: the ids and tokens earlier flows returned, and the first flow that did (a recording
+        continued)."""
+        self._returned: dict[str, int] = dict(returned or {})
 
     def links(self, entry: dict[str, Any]) -> dict[str, Any]:
         """The links of `entry` (a flow with its `id`), empty when it has none; remembers what it returned."""

@@ -7,6 +7,7 @@ The mapping from secrets to placeholders lives in memory only and is never writt
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +25,9 @@ DEFAULT_FIELDS: Mapping[str, str] = {
     "shared_secret": "secret",
 }
 # Pushkeys are kept on purpose: they tie a pusher set on the client leg to the notifications on the push leg.
+
+# What a placeholder looks like: its kind and its number.
+PLACEHOLDER = re.compile(r"<(token|password|secret|cookie):(\d+)>")
 
 # A known secret this long is also replaced inside other strings; a shorter one only where it is a whole value,
 # so that a password like "pass" does not turn the key "password" into "<password:1>word".
@@ -52,6 +56,16 @@ class Redactor:
             self._counts[kind] = self._counts.get(kind, 0) + 1
             self._placeholders[key] = f"<{kind}:{self._counts[kind]}>"
         return self._placeholders[key]
+
+    def learn(self, secret: str, placeholder: str) -> None:
+        """Replace `secret` with `placeholder` from now on: a recording continued keeps its placeholders' meaning."""
+        self._placeholders.setdefault(secret, placeholder)
+        self.count_past(placeholder)
+
+    def count_past(self, placeholder: str) -> None:
+        """Number new placeholders of `placeholder`'s kind past it, so that none means two secrets."""
+        if found := PLACEHOLDER.fullmatch(placeholder):
+            self._counts[found[1]] = max(self._counts.get(found[1], 0), int(found[2]))
 
     def redact(self, entry: dict[str, Any]) -> dict[str, Any]:
         """`entry` with every secret replaced: first the known places (learning the secrets), then anywhere else

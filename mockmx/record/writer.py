@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,19 @@ HEADER_COMMENT = WRITER_LINE + (
 )
 
 
+_TOP_LEVEL_KEY = re.compile(r"^[^\s#-][^:\n]*:", re.MULTILINE)
+
+
+def appendable(text: str) -> bool:
+    """Whether flows can be appended to recording `text` as they are to a file `mockmx record` writes: its last
+    top-level key is `flows:`, with the flows (if any) as a block list under it."""
+    keys = list(_TOP_LEVEL_KEY.finditer(text))
+    if not keys or keys[-1].group() != "flows:":
+        return False
+    rest = text[keys[-1].end() :].split("\n", 1)[0].strip()
+    return rest == "" or rest.startswith("#")
+
+
 def flow_end(flow_id: int) -> str:
     """The line that closes flow `flow_id`: everything before it reached the file."""
     return f"# end of flow {flow_id}\n"
@@ -54,13 +68,15 @@ def flow_end(flow_id: int) -> str:
 class RecordingWriter:
     """Creates (or overwrites) a recording file with `header`, then appends flows to it one at a time."""
 
-    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
+    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any], *, start: str | None = None) -> None:
+        """`start`, when given, is the text the file begins with instead of `header`: a recording to continue,
+        up to its last whole flow, with `flows:` its last key (see `appendable`)."""
         self.path = Path(path)
         # O_APPEND: after a failed write is cut back, the next write starts at the cut, not past it.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
         self._size = 0
         try:
-            self._write(HEADER_COMMENT + dump_yaml(header) + "flows:\n")
+            self._write(start if start is not None else HEADER_COMMENT + dump_yaml(header) + "flows:\n")
             _fsync_directory(self.path.parent)
         except OSError:
             self.close()

@@ -9,9 +9,9 @@ and is that value from then on.
 
 from __future__ import annotations
 
-import re
+from mockmx.record.redact import PLACEHOLDER
 
-PLACEHOLDER = re.compile(r"<(token|password|secret|cookie):(\d+)>")
+__all__ = ["PLACEHOLDER", "Bindings"]
 
 
 class Bindings:
