@@ -489,18 +489,44 @@ def test_strict_replay_fails_on_misses_after_the_test_at_teardown(pytester: pyte
     )
 
 
-def test_new_passes_what_the_recording_lacks_to_the_homeserver(
+def test_new_passes_what_the_recording_lacks_to_the_homeserver_and_adds_it(
     pytester: pytest.Pytester, recorded: Path, upstream: MockmxServer
 ) -> None:
+    before = recorded.read_text()
+    pytester.makepyfile(EXTRA_TEST.format(extra=False, late=False))
+    new = ["-s", "--mockmx-strict", "--mockmx-record-mode=new", f"--mockmx-upstream={upstream.url}"]
+    pytester.runpytest(*new).assert_outcomes(passed=1)
+    assert recorded.read_text() == before, "nothing new: the recording is left as it was"
+
     pytester.makepyfile(EXTRA_TEST.format(extra=True, late=False))
-    result = pytester.runpytest(
-        "-s", "--mockmx-strict", "--mockmx-record-mode=new", f"--mockmx-upstream={upstream.url}"
-    )
+    result = pytester.runpytest(*new)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(['*EXTRA 200 {"joined_rooms":[[]"!*'])
+    assert recorded.read_text().startswith(before)
+    assert recorded_paths(recorded) == [(Leg.CLIENT, "GET", WHOAMI), (Leg.CLIENT, "GET", f"{CS}/joined_rooms")]
+    assert "alice-token" not in recorded.read_text()
+    assert not list(recorded.parent.glob("*.partial.yaml"))
+
+    # Every later run replays the new request too, with no homeserver at all.
+    result = pytester.runpytest("-s", "--mockmx-strict", f"--mockmx-upstream={NOBODY}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(['*EXTRA 200 {"joined_rooms":[[]"!*'])
+
     result = pytester.runpytest("--mockmx-record-mode=new")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*record mode new passes what */whoami.yaml does not hold on to a homeserver: *"])
+
+
+def test_new_keeps_what_a_failed_test_added_aside(
+    pytester: pytest.Pytester, recorded: Path, upstream: MockmxServer
+) -> None:
+    before = recorded.read_text()
+    pytester.makepyfile(EXTRA_TEST.format(extra=True, late=False) + "    assert False, 'the test fails'\n")
+    result = pytester.runpytest("--mockmx-record-mode=new", f"--mockmx-upstream={upstream.url}")
+    result.assert_outcomes(failed=1)
+    assert recorded.read_text() == before
+    partial = recorded.with_name("whoami.partial.yaml")
+    assert recorded_paths(partial)[-1] == (Leg.CLIENT, "GET", f"{CS}/joined_rooms")
 
 
 def test_the_readmes_example_runs_as_written(pytester: pytest.Pytester) -> None:

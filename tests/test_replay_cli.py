@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from mockmx.cli import main
+from mockmx.record import load_recording
 from tests.conftest import LiveServer
 from tests.test_replay_app import ALICE_LOGIN, CS, EXAMPLE, ROOT
 
@@ -83,6 +84,27 @@ def test_without_strict_misses_are_reported_and_the_exit_is_clean(replaying: Cal
     output, _ = process.communicate(timeout=15)
     assert process.returncode == 0, output
     assert "answered 0 of 10 recorded requests; 1 unmatched" in output
+
+
+def test_record_new_writes_what_passed_through_to_a_copy_of_the_recording(
+    replaying: Callable[..., Replaying], mock: LiveServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "more.yaml"
+    process, url, banner = replaying("--unmatched", "passthrough", "--upstream", mock.url, "--record-new", str(out))
+    assert f"new flows: appended to a copy of the recording, {out}" in banner
+    r = httpx.get(f"{url}{CS}/joined_rooms", headers={"Authorization": "Bearer alice-token"})
+    assert r.status_code == 200, r.text
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0, output
+    assert f"1 new flows passed through, written to {out}" in output
+    recorded = load_recording(EXAMPLE)
+    extended = load_recording(out)
+    assert out.read_text().startswith(EXAMPLE.read_text())
+    [added] = extended.flows[len(recorded.flows) :]
+    assert (added.id, added.request.path) == (len(recorded.flows) + 1, f"{CS}/joined_rooms")
+    assert added.request.header("authorization") == "Bearer <token:3>"  # the example has <token:1> and <token:2>
+    assert "alice-token" not in out.read_text()
 
 
 @pytest.mark.parametrize(

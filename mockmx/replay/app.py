@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Collection
 from typing import cast
 from urllib.parse import parse_qsl, urlsplit
@@ -19,8 +20,10 @@ from starlette.routing import Route
 
 from mockmx.api.request import read_body
 from mockmx.errors import Codes, MatrixError
-from mockmx.record import Recording, load_recording
+from mockmx.record import Flow, Recording, load_recording
 from mockmx.record.entry import multimap
+from mockmx.record.redact import PLACEHOLDER
+from mockmx.replay.extend import Exchange, RecordingExtension
 from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.replay.replayer import Replayer
 from mockmx.replay.shape import TOKEN_FIELDS
@@ -30,6 +33,8 @@ log = logging.getLogger("mockmx.replay")
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 # Headers a passed-through request must not carry to the upstream as they came.
 _HOP_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
+# The upstream's answer headers passed back with its body.
+_ANSWER_HEADERS = frozenset({"content-type", "retry-after", "location"})
 
 
 class _ServerHooks:
@@ -48,15 +53,23 @@ def create_replay_app(
     strict: bool = False,
     unmatched: UnmatchedPolicy | str = UnmatchedPolicy.NOT_FOUND,
     upstream: str | None = None,
+    record_new: str | os.PathLike[str] | None = None,
 ) -> Starlette:
     """A server that answers as `recording` (or the recording file it names) did, with its state in
     `app.state.replay` (a `ReplayState`).
 
     `push_to` is the push gateway (base or notify URL) that gets the recorded notifications; `unmatched` what a
     request matching nothing is answered (`upstream` is the homeserver `passthrough` forwards to); `strict` marks
-    misses as failures for the plugin and `mockmx replay` to report.
+    misses as failures for the plugin and `mockmx replay` to report. `record_new` (with passthrough) is where a copy
+    of the recording with the passed-through requests appended as flows is written, once there is one
+    (`app.state.extension`, see extend.py).
+
+    With passthrough, a login or registration the recording answers is made on the upstream too, so that the
+    client holds a real access token for the requests that pass through (unless the recording kept its secrets).
     """
     policy = UnmatchedPolicy.parse(unmatched)
+    if record_new is not None and policy is not UnmatchedPolicy.PASSTHROUGH:
+        raise ValueError("record_new keeps what passes through to the upstream: it needs unmatched='passthrough'")
     if not isinstance(recording, Recording):
         recording = load_recording(recording)
     for name, url in (("push_to", push_to), ("upstream", upstream)):
@@ -67,6 +80,15 @@ def create_replay_app(
     state = ReplayState(recording, strict=strict, unmatched=policy, push_to=push_to)
     replayer = Replayer(recording, state=state, push_to=push_to)
     passthrough = httpx.AsyncClient(base_url=upstream.rstrip("/")) if upstream is not None else None
+    extension = None
+    if record_new is not None:
+        extension = RecordingExtension(
+            recording,
+            record_new,
+            bindings=replayer.bindings,
+            returned=replayer.returned,
+            secret_fields=replayer.secret_fields,
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,6 +98,8 @@ def create_replay_app(
             await replayer.stop()
             if passthrough is not None:
                 await passthrough.aclose()
+            if extension is not None:
+                extension.close()
 
     app = Starlette(
         routes=[
@@ -96,6 +120,7 @@ def create_replay_app(
     app.state.replay = state
     app.state.replayer = replayer
     app.state.passthrough = passthrough
+    app.state.extension = extension
     app.state.homeserver = _ServerHooks(replayer)
     return app
 
@@ -116,6 +141,7 @@ async def _answer(request: Request) -> Response:
         content_type=request.headers.get("content-type"),
     )
     long_poll = _seconds(query.get("timeout"))
+    url = path + ("?" + query_string if query_string else "")
     entry = replayer.match(got)
     if entry is not None:
         flow = entry.flow
@@ -123,19 +149,38 @@ async def _answer(request: Request) -> Response:
             if (flow.error or "").startswith("unfinished"):
                 await replayer.hold_unanswered(long_poll or None)
             raise MatrixError(502, f"mockmx replay: the recorded request got no answer ({flow.error})")
+        if replayer.state.unmatched is UnmatchedPolicy.PASSTHROUGH and replayer.recording.secrets != "kept":
+            await _sign_in_upstream(request, replayer, flow, url, content)
         await replayer.hold(entry, long_poll)
         return replayer.respond(entry)
 
     shown = request.method + " " + path + ("?" + _redacted(query, replayer.secret_fields) if query else "")
     policy = replayer.state.unmatched
     if policy is UnmatchedPolicy.PASSTHROUGH:
+        began = time.time()
         try:
-            answer = await _pass_through(request, path, query_string, content, long_poll)
+            answer = await _forward(request, url, content, long_poll)
         except MatrixError:
             log.warning("mockmx replay: %s", replayer.miss(got, shown, "passthrough: no answer from the upstream"))
             raise
         log.warning("mockmx replay: %s", replayer.miss(got, shown, f"passthrough: {answer.status_code}"))
-        return answer
+        extension = cast(RecordingExtension | None, request.app.state.extension)
+        if extension is not None:
+            exchange = Exchange(
+                method=request.method,
+                path=path,
+                query=query,
+                headers=request.headers.items(),
+                content=content,
+                status=answer.status_code,
+                response_headers=answer.headers.multi_items(),
+                response_content=answer.content,
+                began=began,
+                ended=time.time(),
+            )
+            await extension.append(exchange)  # on disk before the client has it, as mockmx record does
+        kept = {name: value for name, value in answer.headers.items() if name in _ANSWER_HEADERS}
+        return Response(answer.content, status_code=answer.status_code, headers=kept)
     miss = replayer.miss(got, shown, f"{policy.value}")
     log.warning("mockmx replay: %s", miss)
     status, errcode = (404, Codes.UNRECOGNIZED) if policy is UnmatchedPolicy.NOT_FOUND else (500, Codes.UNKNOWN)
@@ -147,20 +192,56 @@ async def _answer(request: Request) -> Response:
     )
 
 
-async def _pass_through(request: Request, path: str, query_string: str, content: bytes, wait: float) -> Response:
+async def _forward(request: Request, url: str, content: bytes, wait: float) -> httpx.Response:
+    """The upstream homeserver's answer to the request (to `url`, its path and query), waiting `wait` seconds
+    longer for a long poll; a 502 MatrixError when it does not answer."""
     client = cast(httpx.AsyncClient, request.app.state.passthrough)
     headers = [(name, value) for name, value in request.headers.items() if name not in _HOP_HEADERS]
-    url = path + ("?" + query_string if query_string else "")
     try:
-        answer = await client.request(
+        return await client.request(
             request.method, url, headers=headers, content=content, timeout=httpx.Timeout(30 + wait)
         )
     except httpx.HTTPError as exc:
         raise MatrixError(502, f"mockmx replay: the upstream homeserver did not answer: {exc}") from exc
-    kept = {
-        name: value for name, value in answer.headers.items() if name in ("content-type", "retry-after", "location")
+
+
+async def _sign_in_upstream(request: Request, replayer: Replayer, flow: Flow, url: str, content: bytes) -> None:
+    """Make a login or registration the recording answers (with placeholders for its tokens) on the upstream too,
+    and bind the tokens it returns to the recorded ones: the client then holds credentials the upstream accepts
+    on the requests passed through to it."""
+    recorded = flow.response
+    body = recorded.body if recorded is not None and recorded.body_kind == "body" else None
+    if recorded is None or not 200 <= recorded.status < 300 or not isinstance(body, dict):
+        return
+    tokens = {
+        name: value
+        for name in ("access_token", "refresh_token")
+        if isinstance(value := body.get(name), str)
+        and PLACEHOLDER.fullmatch(value)
+        and replayer.bindings.secret_is_free(value)
     }
-    return Response(answer.content, status_code=answer.status_code, headers=kept)
+    if not tokens:
+        return
+    try:
+        answer = await _forward(request, url, content, 0)
+        real = answer.json() if answer.is_success else None
+        why = f"it answered {answer.status_code}"
+    except MatrixError as exc:
+        real, why = None, exc.msg
+    except ValueError:
+        real, why = None, "its answer is not JSON"
+    if not isinstance(real, dict) or not isinstance(real.get("access_token"), str):
+        log.warning(
+            "mockmx replay: could not sign in on the upstream as %s %s did (%s); requests passed through will "
+            "carry a token it does not know",
+            request.method,
+            url.partition("?")[0],
+            why,
+        )
+        return
+    for name, placeholder in tokens.items():
+        if isinstance(real.get(name), str):
+            replayer.bindings.bind_secret(placeholder, real[name])
 
 
 async def _replay_status(request: Request) -> Response:

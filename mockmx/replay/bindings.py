@@ -36,6 +36,10 @@ class Bindings:
         self._live.setdefault(recorded, live)
         self._recorded.setdefault(live, recorded)
 
+    def bound_secrets(self) -> list[tuple[str, str]]:
+        """Every recorded credential with the live value bound to it."""
+        return list(self._live.items())
+
     def live_secret(self, recorded: str) -> str:
         """What the client gets where the recording has `recorded`: the live value bound to it, or a new one (a
         stand-in for a placeholder, the value itself for a credential recorded verbatim)."""

@@ -9,6 +9,7 @@ import sys
 from mockmx import __version__
 from mockmx.record import Leg, Recording, RecordingError, load_recording
 from mockmx.replay.app import create_replay_app
+from mockmx.replay.extend import RecordingExtension
 from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.replay.state import ReplayState
 from mockmx.server import MockServer, server_config
@@ -42,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "to --upstream (default: %(default)s)",
     )
     parser.add_argument("--upstream", metavar="URL", help="the homeserver --unmatched passthrough forwards to")
+    parser.add_argument(
+        "--record-new",
+        metavar="OUT",
+        help="with --unmatched passthrough: write the recording with what passed through appended to it to OUT "
+        "(redacted and linked as mockmx record writes it)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
 
 
@@ -50,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         recording = load_recording(args.file)
         app = create_replay_app(
-            recording, push_to=args.push_to, strict=args.strict, unmatched=args.unmatched, upstream=args.upstream
+            recording,
+            push_to=args.push_to,
+            strict=args.strict,
+            unmatched=args.unmatched,
+            upstream=args.upstream,
+            record_new=args.record_new,
         )
     except RecordingError as error:
         print(error, file=sys.stderr)
@@ -60,20 +72,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
     state: ReplayState = app.state.replay
     config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
-    server = MockServer(config, on_started=lambda url: print(banner(recording, url, state, args.upstream), flush=True))
+    server = MockServer(
+        config, on_started=lambda url: print(banner(recording, url, state, args.upstream, args.record_new), flush=True)
+    )
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:
         return 2
     print(f"mockmx replay: {state.summary()}", flush=True)
+    extension: RecordingExtension | None = app.state.extension
+    if extension is not None:
+        written = f"written to {extension.out}" if extension.written else f"nothing written to {extension.out}"
+        print(f"mockmx replay: {extension.written} new flows passed through, {written}", flush=True)
     failures = state.failures()
     for failure in failures:
         print(failure, file=sys.stderr)
     return 1 if args.strict and failures else 0
 
 
-def banner(recording: Recording, url: str, state: ReplayState, upstream: str | None = None) -> str:
+def banner(
+    recording: Recording, url: str, state: ReplayState, upstream: str | None = None, record_new: str | None = None
+) -> str:
     """What `mockmx replay` prints at start-up: what it serves, where, and what happens to misses and pushes."""
     client = sum(flow.leg == Leg.CLIENT for flow in recording.flows)
     pushes = len(recording.flows) - client
@@ -89,6 +109,8 @@ def banner(recording: Recording, url: str, state: ReplayState, upstream: str | N
         lines.append("  notifications: not re-sent (no --push-to)")
     strict = "; --strict: Ctrl-C exits 1 after any" if state.strict else ""
     lines.append(f"  unmatched requests: {_POLICIES[state.unmatched].format(upstream=upstream)}{strict}")
+    if record_new is not None:
+        lines.append(f"  new flows: appended to a copy of the recording, {record_new}")
     lines.append(f"  what was replayed: {url}/_mockmx/replay")
     lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)

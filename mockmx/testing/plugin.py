@@ -49,7 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=[mode.value for mode in RecordMode],
         default=None,
         help="when mockmx_replay records against --mockmx-upstream: none (never, the default), once (when the "
-        "recording is missing), new (as once, and requests the recording lacks go to the homeserver), all (always)",
+        "recording is missing), new (as once, and requests the recording lacks go to the homeserver and are added to "
+        "it), all (always)",
     )
     group.addoption("--mockmx-upstream", metavar="URL", default=None, help="the real homeserver to record against")
     group.addoption(

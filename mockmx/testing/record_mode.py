@@ -10,7 +10,7 @@ class RecordMode(StrEnum):
 
     NONE = "none"  # replay only; a missing recording fails the test (the default: CI never reaches a homeserver)
     ONCE = "once"  # record when the recording is missing, replay it otherwise
-    NEW = "new"  # as once, and a request the recording does not hold goes to the homeserver instead of failing
+    NEW = "new"  # as once, and a request the recording does not hold goes to the homeserver and is added to it
     ALL = "all"  # record every time, replacing the recording
 
     @classmethod

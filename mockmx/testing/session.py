@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from mockmx.record import Recording, RecordingError, load_recording
 from mockmx.replay import Miss, ReplayState, UnmatchedPolicy, create_replay_app
+from mockmx.replay.extend import RecordingExtension
 from mockmx.replay.pushes import push_url
 from mockmx.testing.config import MockmxConfig
 from mockmx.testing.live import MockmxServer, running_mock
@@ -90,7 +91,7 @@ def recorded_session(
             "--mockmx-record-mode=once and --mockmx-upstream URL (a real homeserver)"
         )
     else:
-        with _replaying(config, path, load) as session:
+        with _replaying(config, path, keep, load) as session:
             yield session
 
 
@@ -101,7 +102,7 @@ def _recording(config: MockmxConfig, path: Path, keep: Callable[[], bool]) -> It
             f"cannot record {path} (record mode {config.record_mode.value}) without a homeserver to record: "
             "pass --mockmx-upstream URL, or upstream= in the mockmx marker or mockmx_config"
         )
-    partial = path.with_name(path.stem + ".partial.yaml")
+    partial = _partial(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         # The push leg always has a gateway behind it, so the recording holds the notifications to assert on.
@@ -112,15 +113,13 @@ def _recording(config: MockmxConfig, path: Path, keep: Callable[[], bool]) -> It
         recorder = stack.enter_context(running_recorder(config.upstream, base, partial))
         yield RecordedSession(path, True, recorder.url, push_url=recorder.push_url, gateway=gateway)
     if keep():
-        try:
-            load_recording(partial)
-        except RecordingError as exc:
-            raise SessionError(f"the new recording does not load, kept as {partial}:\n{exc}") from exc
-        os.replace(partial, path)
+        _keep(partial, path)
 
 
 @contextlib.contextmanager
-def _replaying(config: MockmxConfig, path: Path, load: Callable[[Path], Recording]) -> Iterator[RecordedSession]:
+def _replaying(
+    config: MockmxConfig, path: Path, keep: Callable[[], bool], load: Callable[[Path], Recording]
+) -> Iterator[RecordedSession]:
     try:
         recording = load(path)
     except RecordingError as exc:
@@ -133,6 +132,7 @@ def _replaying(config: MockmxConfig, path: Path, load: Callable[[Path], Recordin
                 "or upstream= in the mockmx marker or mockmx_config"
             )
         options["unmatched"] = UnmatchedPolicy.PASSTHROUGH
+        options["record_new"] = _partial(path)
     elif config.unmatched is not None:
         options["unmatched"] = config.unmatched
     if config.upstream is not None:
@@ -147,3 +147,22 @@ def _replaying(config: MockmxConfig, path: Path, load: Callable[[Path], Recordin
         # The replay app offers what MockServer needs, so pending long polls end at once at shutdown.
         url = stack.enter_context(serving(QuickMockServer(config_for(app)), name="mockmx-replay"))
         yield RecordedSession(path, False, url, push_url=push_url(push_to, NOTIFY_PATH), app=app, gateway=gateway)
+    extension = cast(RecordingExtension | None, app.state.extension)
+    if extension is not None:
+        extension.close()
+        if extension.written and keep():
+            _keep(extension.out, path)
+
+
+def _partial(path: Path) -> Path:
+    """Where a new recording of `path` is written until the test has passed."""
+    return path.with_name(path.stem + ".partial.yaml")
+
+
+def _keep(partial: Path, path: Path) -> None:
+    """Make the new recording `partial` the test's recording `path`, if it loads."""
+    try:
+        load_recording(partial)
+    except RecordingError as exc:
+        raise SessionError(f"the new recording does not load, kept as {partial}:\n{exc}") from exc
+    os.replace(partial, path)
