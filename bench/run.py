@@ -56,6 +56,7 @@ from bench.servers import (  # noqa: E402
     running,
 )
 from bench.stats import median  # noqa: E402
+from bench.synapse_ref import synapse_rows  # noqa: E402
 
 CONNECTIONS = 32
 THROUGHPUT_GOAL = 0.7
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="mockmx-bench-") as scratch:
-        rows += throughput_rows(settings, Path(scratch))
+        results = throughput(settings, Path(scratch))
+        rows += throughput_rows(results)
         fanout_scenario = scenarios.write(Path(scratch) / "fanout.yaml", scenarios.fanout_yaml(settings.waiters))
         fanout_starts: list[float] = []
         for kind in ("events", "sync"):
@@ -139,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += replay_rows(settings, Path(scratch))
         rows += record_rows(settings, Path(scratch))
         rows += startup_rows(settings, fanout_starts)
+        mockmx = {workload.name: results[workload.name, "mockmx"] for workload in load.WORKLOADS}
+        rows += synapse_rows(
+            settings.generator, mockmx, scratch=Path(scratch), connections=CONNECTIONS, seconds=settings.seconds
+        )
 
     print(report.table(rows))
     command = " ".join(["python3 bench/run.py", *(sys.argv[1:] if argv is None else argv)])
@@ -165,9 +171,12 @@ def _progress(line: str) -> None:
 # -- 1. throughput and latency -----------------------------------------------------------------------------------
 
 
-def throughput_rows(settings: Settings, scratch: Path) -> list[Row]:
+Results = dict[tuple[str, str], list[load.LoadResult]]  # by workload name and server ("mockmx" or "limit")
+
+
+def throughput(settings: Settings, scratch: Path) -> Results:
     scenario = scenarios.write(scratch / "throughput.yaml", scenarios.throughput_yaml())
-    results: dict[tuple[str, str], list[load.LoadResult]] = {}
+    results: Results = {}
     with running("limit", limit_command()) as limit, running("mockmx", mock_command(scenario)) as mock:
         servers = {"limit": limit, "mockmx": mock}
         if settings.warmup:
@@ -187,7 +196,10 @@ def throughput_rows(settings: Settings, scratch: Path) -> list[Row]:
                     )
                     results.setdefault((workload.name, name), []).append(result)
                     _progress(f"{workload.name}, {name}: {result.throughput:,.0f} req/s")
+    return results
 
+
+def throughput_rows(results: Results) -> list[Row]:
     rows = []
     for workload in load.WORKLOADS:
         mine, limits = results[workload.name, "mockmx"], results[workload.name, "limit"]
@@ -517,7 +529,10 @@ NOTES = [
     "mitmproxy does not do; which of these costs most has not been profiled.",
     "Loading 10,000 flows takes about 5 s, over the 2 s goal, in mockmx.record.load_recording (create_replay_app "
     "adds about 0.2 s); where in the loader (YAML parse, schema check, model) has not been profiled.",
-    "Synapse as a reference row is not measured.",
+    "Synapse (reference): the same room send and send-to-device load at the same connections, one run after a "
+    "1 s warm-up, against Synapse from .venv-synapse as the test suite runs it (SQLite, one process, rate limits "
+    "raised). In those rows the limit column is Synapse and the ratio is mockmx's throughput over Synapse's. No "
+    "goal: they show what load a test can put on mockmx that a real homeserver here would not take.",
 ]
 
 

@@ -34,9 +34,15 @@ ROWS = (
     "start-up: mockmx serve (default scenario)",
     "start-up: mockmx serve, 51-user scenario",
     "start-up: test fixture",
+    "reference, Synapse 1.163.2 in the limit column: room send: req/s",
+    "reference, Synapse 1.163.2 in the limit column: room send: latency",
+    "reference, Synapse 1.163.2 in the limit column: send-to-device: req/s",
+    "reference, Synapse 1.163.2 in the limit column: send-to-device: latency",
 )
 
 
+@pytest.mark.synapse  # so that the suite installs .venv-synapse first, and the reference rows are measured
+@pytest.mark.timeout(240)
 def test_smoke_run_prints_and_writes_every_row(tmp_path: Path) -> None:
     # The Python load generator, forced: it is what CI machines without wrk run, so it is the path to keep alive.
     results = tmp_path / "results.md"
@@ -45,7 +51,7 @@ def test_smoke_run_prints_and_writes_every_row(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=200,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     table = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| ")}
@@ -57,6 +63,8 @@ def test_smoke_run_prints_and_writes_every_row(tmp_path: Path) -> None:
     for label in ("replay: latency", "record: req/s"):
         cells = next(line for name, line in table.items() if name.startswith(label)).split("|")
         assert float(cells[4]) > 0, run.stdout  # the replay and record ratios measured
+    synapse = next(line for name, line in table.items() if name.startswith("reference, Synapse")).split("|")
+    assert float(synapse[3].replace(",", "")) > 0, run.stdout  # Synapse's req/s measured
 
     written = results.read_text()
     assert "## Machine" in written and "bench/pyload.py (aiohttp" in written, written
