@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import math
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from mockmx.record import RecordingError, load_recording, load_recording_text
+from mockmx.record.fastyaml import Loader, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS = sorted((ROOT / "recordings").glob("*.yaml"))
@@ -86,3 +92,85 @@ def test_problems_name_the_line_and_column(text: str, expected: str) -> None:
 def test_a_missing_file_is_a_problem_too(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match=r"nope\.yaml:1:1: cannot read the file"):
         load_recording(tmp_path / "nope.yaml")
+
+
+# The same flow twice: written out, and through an anchor with a merge key, which only PyYAML's constructor builds.
+SPELLED_OUT = HEADER + FLOW + FLOW.replace("id: 1", "id: 2").replace("at: 0.1", "at: 0.2")
+THROUGH_ALIASES = HEADER + FLOW.replace("- id: 1\n", "- &first\n  id: 1\n") + "- <<: *first\n  id: 2\n  at: 0.2\n"
+
+
+def test_a_recording_built_by_pyyamls_constructor_is_the_one_built_fast() -> None:
+    assert load_recording_text(THROUGH_ALIASES) == load_recording_text(SPELLED_OUT)
+
+
+@pytest.mark.parametrize("text", [*(path.read_text("utf-8") for path in RECORDINGS), SPELLED_OUT, THROUGH_ALIASES])
+def test_recordings_load_into_the_data_pyyaml_gives(text: str) -> None:
+    assert load_yaml(text) == yaml.load(text, Loader=Loader)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a: yes\nb: No\nc: on\nd: off\ne: ~\nf:\ng: 'true'\n",
+        "a: 0o17\nb: 017\nc: 0x1F\nd: 1_000\ne: 1:30\nf: 1.5e3\ng: 1.5\nh: -.inf\ni: 1:30.5\n",
+        "a: 2025-01-01T00:00:00Z\nb: 2025-01-01\nc: '2025-01-01T00:00:00Z'\n",
+        "a: |\n  two\n  lines\nb: >\n  folded\n  text\nc: 'h\u00e9llo \u2713'\nd: \"\\u00e9\\n\"\n",
+        "1: a\n2.5: b\ntrue: c\n~: d\nk: 1\nk: 2\n",
+        "a: &x {k: [v]}\nb: *x\n",
+        "a: !!str 12\nb: !!int '12'\nc: !!binary AAEC\nd: !!set {x}\ne: !!omap [x: 1]\n",
+        "? [1, 2]\n: x\n",
+    ],
+    ids=["empty", "booleans", "numbers", "timestamps", "strings", "keys", "alias", "tags", "unhashable"],
+)
+def test_yaml_loads_as_pyyaml_loads_it(text: str) -> None:
+    def outcome(load: Any) -> Any:
+        try:
+            return load(text)
+        except yaml.YAMLError as exc:
+            return str(exc)
+
+    assert repr(outcome(load_yaml)) == repr(outcome(lambda text: yaml.load(text, Loader=Loader)))  # 1 is not True
+
+
+def test_yaml_nested_deeper_than_python_recurses_loads() -> None:
+    data = load_yaml("[" * 2000 + "]" * 2000)
+    for _ in range(1999):
+        (data,) = data
+    assert data == []
+
+
+def test_an_alias_is_the_very_object_it_names() -> None:
+    data = load_yaml("a: &x {k: v}\nb: *x\n")
+    assert data["a"] is data["b"]
+
+
+def test_special_floats_load() -> None:
+    data = load_yaml("a: .nan\nb: .Inf\n")
+    assert math.isnan(data["a"]) and data["b"] == math.inf
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SPELLED_OUT.replace("at: 0.2", "at: -1"), "<t>:21:7: flows[1].at: -1 is less than the minimum of 0"),
+        (THROUGH_ALIASES.replace("id: 2", "id: 3"), "<t>:21:7: flows[1].id: expected id 2 (ids count up from 1)"),
+        (THROUGH_ALIASES.replace("  at: 0.2", "  at: x"), "<t>:22:7: flows[1].at: 'x' is not of type 'number'"),
+    ],
+)
+def test_problems_in_a_later_flow_name_its_line_and_column(text: str, expected: str) -> None:
+    with pytest.raises(RecordingError) as raised:
+        load_recording_text(text, "<t>")
+    assert str(raised.value).startswith(expected), str(raised.value)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("text", [HEADER + FLOW, HEADER + FLOW + "- id: [\n"])
+def test_loading_leaves_the_garbage_collector_as_it_found_it(enabled: bool, text: str) -> None:
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with contextlib.suppress(RecordingError):
+            load_recording_text(text)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()

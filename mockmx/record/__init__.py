@@ -1,9 +1,9 @@
 """Recording real traffic: `mockmx record` (a mitmproxy addon and its runner) and the recording file format.
 
 `addon.py` is the mitmproxy addon, `run.py` runs it in mitmproxy's DumpMaster; a flow becomes plain data in
-`capture.py`, loses its secrets in `redact.py`, gains its `links` in `links.py` and is appended by `writer.py`.
-`loader.py` reads a file back into the `model.py` classes, checked against `schema.json`. The format is
-described in docs/recording-format.md.
+`capture.py` (with `entry.py`, which replay's record mode new shares), loses its secrets in `redact.py`, gains its
+`links` in `links.py` and is appended by `writer.py`. `loader.py` reads a file back into the `model.py` classes
+(YAML through `fastyaml.py`), checked against `schema.json`. The format is described in docs/recording-format.md.
 """
 
 from mockmx.record.loader import RecordingError, load_recording, load_recording_text

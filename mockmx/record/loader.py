@@ -13,14 +13,13 @@ import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
+from mockmx.record.fastyaml import Loader, load_yaml
 from mockmx.record.model import Flow, Leg, Links, Recording, Request, Response
 from mockmx.record.writer import WRITER_LINE
 from mockmx.scenario.document import JsonPath, render_path
 from mockmx.scenario.problems import Problem
 
 __all__ = ["RecordingError", "load_recording", "load_recording_text"]
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RecordingError(ValueError):
@@ -47,10 +46,8 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
 def load_recording_text(text: str, source: str = "<string>") -> Recording:
     """Load a recording from YAML text; `source` names it in problems."""
     text, torn_tail = _whole_flows(text)
-    loader = _Loader(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        data = load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -58,25 +55,11 @@ def load_recording_text(text: str, source: str = "<string>") -> Recording:
         raise RecordingError([Problem(source, line, column, f"YAML syntax error: {problem}")]) from exc
     except yaml.YAMLError as exc:
         raise RecordingError([Problem(source, 1, 1, f"YAML error: {exc}")]) from exc
-    finally:
-        loader.dispose()
-    problems = []
-    # jsonschema_rs checks a valid file tens of times faster; only a failing one goes through jsonschema, whose
-    # errors carry the paths the problems are placed by.
-    if not _fast_validator().is_valid(data):
-        problems = [
-            _problem(source, root, tuple(error.absolute_path), _describe(error))
-            for error in _validator().iter_errors(data)
-        ]
-    if not problems and isinstance(data, dict):
-        flows = data["flows"] or []
-        problems = [
-            _problem(source, root, ("flows", index, "id"), f"expected id {index + 1} (ids count up from 1)")
-            for index, flow in enumerate(flows)
-            if flow["id"] != index + 1
-        ][:1]
-    if problems or not isinstance(data, dict):
-        raise RecordingError(sorted(dict.fromkeys(problems), key=lambda problem: (problem.line, problem.column)))
+    problems = _problems(data)
+    if problems:
+        root = _compose(text)
+        placed = [_problem(source, root, path, message) for path, message in problems]
+        raise RecordingError(sorted(dict.fromkeys(placed), key=lambda problem: (problem.line, problem.column)))
     return Recording(
         source=source,
         started_at=data["started_at"],
@@ -85,6 +68,27 @@ def load_recording_text(text: str, source: str = "<string>") -> Recording:
         flows=[_flow(flow) for flow in data["flows"] or []],
         torn_tail=torn_tail,
     )
+
+
+def _problems(data: Any) -> list[tuple[JsonPath, str]]:
+    """Where `data` breaks the format, and how; empty for a recording that loads."""
+    # jsonschema_rs checks a valid file tens of times faster; only a failing one goes through jsonschema, whose
+    # errors carry the paths the problems are placed by.
+    if not _fast_validator().is_valid(data):
+        return [(tuple(error.absolute_path), _describe(error)) for error in _validator().iter_errors(data)]
+    flows = data["flows"] or []
+    wrong = next((index for index, flow in enumerate(flows) if flow["id"] != index + 1), None)
+    return [] if wrong is None else [(("flows", wrong, "id"), f"expected id {wrong + 1} (ids count up from 1)")]
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree of `text`, which knows where each value stands: composed only to place problems, as the
+    tree of a large file costs more than the data."""
+    loader = Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 _FLOW_END = re.compile(r"^# end of flow \d+\n", re.MULTILINE)
