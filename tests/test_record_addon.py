@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import sys
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mitmproxy import exceptions, http
@@ -18,8 +19,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from mitmproxy.test import taddons, tflow
 
+import mockmx.record.addon
 from mockmx.record import load_recording
 from mockmx.record.addon import Recorder
+from mockmx.record.writer_process import WriterProcess
 
 CLIENT_MODE = "reverse:http://127.0.0.1:8008@127.0.0.1:18080"
 PUSH_MODE = "reverse:http://127.0.0.1:9000@127.0.0.1:18091"
@@ -127,20 +130,86 @@ def test_options_are_checked(tmp_path: Path) -> None:
     _run(test)
 
 
-def test_a_failed_write_kills_the_flow_and_stops_the_recorder(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def _small_files_writer(limit: int) -> functools.partial[WriterProcess]:
+    """WriterProcess whose writer cannot grow a file past `limit` bytes: its writes fail with EFBIG."""
+    script = (
+        f"import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+        "from mockmx.record.writer_process import main; sys.exit(main())"
+    )
+    return functools.partial(WriterProcess, command=[sys.executable, "-c", script])
+
+
+def test_a_failed_write_kills_every_flow_not_on_disk_and_stops_the_recorder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("resource")
+    monkeypatch.setattr(mockmx.record.addon, "WriterProcess", _small_files_writer(3000))
     out = tmp_path / "r.yaml"
-    flow = _flow("http://127.0.0.1:8008/_matrix/client/versions", answer={"versions": []})
+    first = [_flow(f"http://127.0.0.1:8008/_matrix/client/versions?n={n}", answer={"versions": []}) for n in range(3)]
+    burst = [_flow(f"http://127.0.0.1:8008/_matrix/client/versions?m={n}", answer={"versions": []}) for n in range(20)]
+    exits: list[str | int | None] = []
+
+    async def answer(recorder: Recorder, flow: http.HTTPFlow) -> None:
+        try:
+            await recorder.response(flow)
+        except SystemExit as exc:
+            exits.append(exc.code)
 
     async def test(context: taddons.context, recorder: Recorder) -> None:
         context.configure(recorder, mode=[CLIENT_MODE], mockmx_out=str(out))
-        assert recorder.writer is not None
+        for flow in first:
+            await answer(recorder, flow)
+        await asyncio.gather(*(answer(recorder, flow) for flow in burst))  # far more than the file can take
+        recorder.done()
 
-        def full_disk(entry: dict[str, Any]) -> None:
-            raise OSError(28, "No space left on device")
+    _run(test)
+    assert exits and set(exits) == {1}
+    killed = [flow for flow in first + burst if flow.error is not None and flow.error.msg == "Connection killed."]
+    assert killed and not any(flow in killed for flow in first)
+    # Answered if and only if on disk: the failed write was cut back to the last whole flow, all of its group out.
+    on_disk = [flow.request.query for flow in load_recording(out).flows]
+    assert on_disk == [dict(flow.request.query) for flow in first + burst if flow not in killed]
+    assert "mockmx record: cannot write to" in capsys.readouterr().err
 
-        recorder.writer.append = full_disk  # type: ignore[method-assign,assignment]
+
+def test_flows_answered_together_are_each_on_disk_when_answered(tmp_path: Path) -> None:
+    out = tmp_path / "r.yaml"
+    sends = [
+        _flow(
+            f"http://127.0.0.1:8008/_matrix/client/v3/rooms/!r:localhost/send/m.room.message/txn{n}",
+            method="PUT",
+            body={"msgtype": "m.text", "body": f"message {n}"},
+            answer={"event_id": f"$event{n}"},
+        )
+        for n in range(40)
+    ]
+
+    async def answer(recorder: Recorder, flow: http.HTTPFlow) -> set[str]:
+        await recorder.response(flow)
+        return {recorded.links.txn_id or "" for recorded in load_recording(out).flows}
+
+    async def test(context: taddons.context, recorder: Recorder) -> None:
+        context.configure(recorder, mode=[CLIENT_MODE], mockmx_out=str(out))
+        on_disk_when_answered = await asyncio.gather(*(answer(recorder, flow) for flow in sends))
+        for n, on_disk in enumerate(on_disk_when_answered):
+            assert f"txn{n}" in on_disk
+        recorder.done()
+
+    _run(test)
+    flows = load_recording(out).flows
+    assert [flow.id for flow in flows] == list(range(1, 41))  # numbered in the order the flows completed
+    assert [flow.links.txn_id for flow in flows] == [f"txn{n}" for n in range(40)]
+
+
+def test_a_writer_that_dies_stops_the_recorder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dies_when_ready = [sys.executable, "-c", "print('ready')"]
+    monkeypatch.setattr(mockmx.record.addon, "WriterProcess", functools.partial(WriterProcess, command=dies_when_ready))
+    flow = _flow("http://127.0.0.1:8008/_matrix/client/versions", answer={"versions": []})
+
+    async def test(context: taddons.context, recorder: Recorder) -> None:
+        context.configure(recorder, mode=[CLIENT_MODE], mockmx_out=str(tmp_path / "r.yaml"))
         with pytest.raises(SystemExit) as exited:
             await recorder.response(flow)
         assert exited.value.code == 1
@@ -148,8 +217,7 @@ def test_a_failed_write_kills_the_flow_and_stops_the_recorder(
 
     _run(test)
     assert flow.error is not None and flow.error.msg == "Connection killed."
-    assert "mockmx record: cannot write to" in capsys.readouterr().err
-    assert load_recording(out).flows == []
+    assert "the writer process ended unexpectedly" in capsys.readouterr().err
 
 
 def test_errors_and_unfinished_requests_are_recorded_once(tmp_path: Path) -> None:

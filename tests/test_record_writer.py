@@ -121,6 +121,29 @@ def test_a_failed_write_is_cut_back_to_the_last_whole_flow(tmp_path: Path, monke
     assert [flow.id for flow in load_recording(path).flows] == [1, 2]
 
 
+def test_flows_written_together_are_cut_back_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "r.yaml"
+    writer = RecordingWriter(path, HEADER)
+    writer.append(_flow(1))
+    real_write = os.write
+
+    def most_then_full_disk(fd: int, data: bytes | memoryview) -> int:
+        real_write(fd, bytes(data[: len(data) * 3 // 4]))  # past the end of flow 2, into flow 3
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", most_then_full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        writer.append_many([_flow(2), _flow(3)])
+    monkeypatch.undo()
+    cut_back = load_recording(path)
+    assert [flow.id for flow in cut_back.flows] == [1] and cut_back.torn_tail is None  # flow 2 went with flow 3
+    writer.append_many([_flow(2), _flow(3)])
+    writer.close()
+    text = path.read_text()
+    assert text.index("# end of flow 2\n") < text.index("- id: 3") < text.index("# end of flow 3\n")
+    assert [flow.id for flow in load_recording(path).flows] == [1, 2, 3]
+
+
 def test_the_file_is_overwritten_not_appended_to(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("old contents\n" * 100)

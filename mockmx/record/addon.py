@@ -1,9 +1,9 @@
 """The recorder, a mitmproxy addon: every flow through the reverse-proxy listeners into one YAML recording.
 
 The first `--mode` is the client leg (client to homeserver), any other the push leg (homeserver to push gateway).
-Each flow is written, redacted and fsync'd before its response goes on to the client, so whatever a client has
-received is on disk; the writes run on one worker thread, in order, so that a long poll or a slow disk never holds
-other flows up. On its own:
+Each flow is redacted, written and fsync'd before its response goes on to the client, so whatever a client has
+received is on disk. That work happens in a writer process (writer_process.py), in the order the flows complete,
+so that it neither takes the proxy's time nor lets a long poll or a slow disk hold other flows up. On its own:
 
     mitmdump -s mockmx/record/addon.py --mode reverse:http://127.0.0.1:8008@8080 \\
         --mode reverse:http://127.0.0.1:8090@8091 --set mockmx_out=session.yaml
@@ -11,12 +11,10 @@ other flows up. On its own:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,10 +25,8 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode, ReverseMode
 
 from mockmx import __version__
-from mockmx.record.capture import capture
-from mockmx.record.links import Linker
 from mockmx.record.redact import DEFAULT_FIELDS, Redactor
-from mockmx.record.writer import RecordingWriter
+from mockmx.record.writer_process import Setup, Snapshot, WriterProcess
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +37,13 @@ class Recorder:
     """Streams flows into a recording file (`mockmx_out`), secrets replaced, links between flows kept."""
 
     def __init__(self) -> None:
-        self.writer: RecordingWriter | None = None
-        self.redactor: Redactor | None = None
-        self.linker = Linker()
+        self.writer: WriterProcess | None = None
         self.started = 0.0
         self.flows_written = 0
         self.failed = False
         self._in_flight: dict[str, http.HTTPFlow] = {}
         self._redaction: tuple[bool, tuple[str, ...], tuple[str, ...]] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._waiting: set[http.HTTPFlow] = set()  # flows whose answer waits until they are on disk
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -113,53 +107,42 @@ class Recorder:
 
     def done(self) -> None:
         if self.writer is not None and not self.failed:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
-            for flow in list(self._in_flight.values()):
-                # Requests still waiting for an answer (long polls, typically): on record, so nothing is lost.
-                self._write_now(flow, error="unfinished: the recorder stopped before the response")
+            # Requests still waiting for an answer (long polls, typically): on record, so nothing is lost.
+            unfinished = [
+                self._snapshot(flow, error="unfinished: the recorder stopped before the response")
+                for flow in self._in_flight.values()
+            ]
+            try:
+                self.writer.finish(unfinished)
+            except RuntimeError as exc:
+                self._fail(str(exc))
         self._close()
 
     async def _record(self, flow: http.HTTPFlow) -> None:
         self._in_flight.pop(flow.id, None)
-        if self.writer is None or self._executor is None or self.failed or flow.metadata.get(_RECORDED):
+        if self.writer is None or self.failed or flow.metadata.get(_RECORDED):
             return
-        flow.metadata[_RECORDED] = True
+        self._waiting.add(flow)
         try:
-            entry = self._entry(flow)  # here, in arrival order: ids, placeholders and links depend on it
+            await self.writer.append(self._snapshot(flow))
+        except RuntimeError as exc:  # the writer's problem
+            self._fail(str(exc))
         except Exception as exc:  # a flow this code cannot handle must not pass unrecorded either
-            self._fail(flow, f"cannot record {flow.request.method} {flow.request.path}: {exc!r}")
-        writer, loop = self.writer, asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, writer.append, entry)
-        except OSError as exc:
-            self._fail(flow, f"cannot write to {writer.path}: {exc}")
+            self._fail(f"cannot record {flow.request.method} {flow.request.path}: {exc!r}")
+        finally:
+            self._waiting.discard(flow)
 
-    def _write_now(self, flow: http.HTTPFlow, *, error: str) -> None:
-        assert self.writer is not None
+    def _snapshot(self, flow: http.HTTPFlow, *, error: str | None = None) -> Snapshot:
+        """The flow as it is now, numbered here, in the order flows complete: the writer keeps that order."""
         flow.metadata[_RECORDED] = True
-        try:
-            self.writer.append(self._entry(flow, error=error))
-        except OSError as exc:
-            self._fail(flow, f"cannot write to {self.writer.path}: {exc}")
-
-    def _entry(self, flow: http.HTTPFlow, *, error: str | None = None) -> dict[str, Any]:
         self.flows_written += 1
-        entry = capture(
-            flow, flow_id=self.flows_written, leg=self._leg_of(flow.client_conn.proxy_mode), started=self.started
-        )
-        if error is not None:
-            entry["error"] = error
-        if self.redactor is not None:
-            entry = self.redactor.redact(entry)
-        if links := self.linker.links(entry):
-            entry["links"] = links
-        return entry
+        return Snapshot.of(flow, flow_id=self.flows_written, leg=self._leg_of(flow.client_conn.proxy_mode), error=error)
 
-    def _fail(self, flow: http.HTTPFlow, problem: str) -> NoReturn:
+    def _fail(self, problem: str) -> NoReturn:
         self.failed = True
-        if flow.killable:
-            flow.kill()  # type: ignore[no-untyped-call]  # the client must not get an answer that is not on record
+        for unwritten in self._waiting:  # no client may get an answer that is not on record
+            if unwritten.killable:
+                unwritten.kill()  # type: ignore[no-untyped-call]
         # Like mitmproxy's own save addon: we really want to crash visibly instead of letting traffic through
         # unrecorded, and an error logged from a hook would not stop the proxy.
         sys.stderr.write(f"mockmx record: {problem}; stopping the recorder\n")
@@ -169,24 +152,18 @@ class Recorder:
     def _open(self, path: str) -> None:
         self._close()
         self.started = time.time()
-        self._configure_redaction()
+        self._redaction = self._redaction_options()
+        keep_secrets, redact, keep = self._redaction
+        secret_fields = None if keep_secrets else Redactor.configured(redact=redact, keep=keep).fields
         try:
-            self.writer = RecordingWriter(path, self._header())
-        except OSError as exc:
-            raise _options_error(f"cannot write the recording {path}: {exc}") from exc
-        self.linker = Linker()
+            self.writer = WriterProcess(Setup(path, self._header(), self.started, secret_fields))
+        except RuntimeError as exc:
+            raise _options_error(str(exc)) from None
         self.flows_written = 0
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mockmx-record")
 
     def _redaction_options(self) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
         options = ctx.options
         return options.mockmx_keep_secrets, tuple(options.mockmx_redact_fields), tuple(options.mockmx_keep_fields)
-
-    def _configure_redaction(self) -> None:
-        """A fresh redactor (placeholders count from 1 again) for what the options say now."""
-        self._redaction = self._redaction_options()
-        keep_secrets, redact, keep = self._redaction
-        self.redactor = None if keep_secrets else Redactor.configured(redact=redact, keep=keep)
 
     def _leg_of(self, mode: ProxyMode) -> str:
         modes = ctx.options.mode
@@ -205,13 +182,10 @@ class Recorder:
             .replace("+00:00", "Z"),
             "recorder": f"mockmx {__version__}, mitmproxy {mitmproxy.version.VERSION}",
             "upstreams": upstreams,
-            "secrets": "redacted" if self.redactor else "kept",
+            "secrets": "kept" if ctx.options.mockmx_keep_secrets else "redacted",
         }
 
     def _close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
         if self.writer is not None:
             self.writer.close()
             self.writer = None

@@ -1,6 +1,6 @@
 """The recording file, written so that it is valid YAML after every flow: a header mapping whose last key is
-`flows:`, then each flow appended as one complete `- ...` list item ending in a `# end of flow N` line, written
-and fsync'd in one go before the next.
+`flows:`, then each flow appended as one complete `- ...` list item ending in a `# end of flow N` line. A flow, or
+a group of flows that came in together, is written and fsync'd in one go before the next.
 
 A recorder killed at any moment leaves the header and every flow it finished writing. Linux can cut a write short
 when the process is killed in the middle of it; whatever follows the last end line is such a torn write, and the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def flow_end(flow_id: int) -> str:
 
 
 class RecordingWriter:
-    """Creates (or overwrites) a recording file with `header`, then appends flows to it one at a time."""
+    """Creates (or overwrites) a recording file with `header`, then appends flows to it, one or a group at a time."""
 
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any], *, start: str | None = None) -> None:
         """`start`, when given, is the text the file begins with instead of `header`: a recording to continue,
@@ -84,7 +85,11 @@ class RecordingWriter:
 
     def append(self, flow: dict[str, Any]) -> None:
         """Write one flow and make it durable; raises OSError (after removing any partial write) when that fails."""
-        self._write(dump_yaml([flow]) + flow_end(flow["id"]))
+        self.append_many([flow])
+
+    def append_many(self, flows: Sequence[dict[str, Any]]) -> None:
+        """Write flows (in the order given) with one write and one fsync; when that fails, none of them stays."""
+        self._write("".join(dump_yaml([flow]) + flow_end(flow["id"]) for flow in flows))
 
     def close(self) -> None:
         """Close the file; safe to call twice."""
