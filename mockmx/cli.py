@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record.add_argument("--out", required=True, metavar="FILE", help="the recording to write (overwritten)")
     record.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     record.add_argument("--keep-secrets", action="store_true", help="record tokens and passwords verbatim")
+    record.add_argument("--quiet", action="store_true", help="no line per flow on the terminal (errors still show)")
     record.add_argument(
         "--redact-field",
         action="append",
@@ -112,6 +113,7 @@ def _record(args: argparse.Namespace) -> int:
         keep_secrets=args.keep_secrets,
         redact_fields=args.redact_field,
         keep_fields=args.keep_field,
+        quiet=args.quiet,
     )
     return run_recorder(config)
 

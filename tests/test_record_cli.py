@@ -280,6 +280,19 @@ def test_a_failed_write_stops_the_recorder_loudly_and_loses_no_answered_flow(moc
     assert len(load_recording(out).flows) == answered
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_quiet_leaves_out_the_line_per_flow_not_the_recording(mock: LiveServer, tmp_path: Path, quiet: bool) -> None:
+    out, port = tmp_path / "session.yaml", free_port()
+    command = record_command(mock.url, out, port) + (["--quiet"] if quiet else [])
+    with running_recorder(command, out=out, port=port, home=tmp_path / "home") as recorder:
+        r = httpx.get(f"{recorder.url}{CS}/account/whoami", headers={"Authorization": f"Bearer {ALICE_TOKEN}"})
+        assert r.status_code == 200, r.text
+        assert recorder.stop() == 0, recorder.output()
+    assert (f"GET {mock.url}{CS}/account/whoami" in recorder.output()) is not quiet, recorder.output()
+    assert f"client leg: {recorder.url}" in recorder.output()
+    assert [flow.request.path for flow in load_recording(out).flows] == [f"{CS}/account/whoami"]
+
+
 def test_the_addon_works_on_its_own_with_mitmdump(mock: LiveServer, tmp_path: Path) -> None:
     import mockmx.record.addon
 

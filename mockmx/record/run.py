@@ -29,6 +29,7 @@ class RecordConfig:
     keep_secrets: bool = False
     redact_fields: Sequence[str] = field(default_factory=list)
     keep_fields: Sequence[str] = field(default_factory=list)
+    quiet: bool = False  # no line per flow (mitmdump's flow_detail 0)
 
     def modes(self) -> list[str]:
         """mitmproxy `mode` specs: the client leg first, then the push leg when there is one."""
@@ -56,6 +57,7 @@ async def _record(config: RecordConfig) -> int:
             mockmx_redact_fields=list(config.redact_fields),
             mockmx_keep_fields=list(config.keep_fields),
             mockmx_out=config.out,
+            **({"flow_detail": 0} if config.quiet else {}),
         )
     except exceptions.OptionsError as exc:
         print(f"mockmx record: {exc}", file=sys.stderr)
