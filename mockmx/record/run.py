@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from mitmproxy import exceptions
 from mitmproxy.options import Options
@@ -63,6 +64,7 @@ async def _record(config: RecordConfig) -> int:
         print(f"mockmx record: {exc}", file=sys.stderr)
         return 2
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_without_cancelled_connections)
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(signum, master.shutdown)
@@ -70,3 +72,13 @@ async def _record(config: RecordConfig) -> int:
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(master.shutdown))
     await master.run()
     return 0
+
+
+def _without_cancelled_connections(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's default handling of uncaught errors, less one that is no error: at shutdown mitmproxy cancels the
+    connections still open (a homeserver's keep-alive connection to the push leg), and Python 3.11's asyncio
+    streams then ask each cancelled connection task for its exception, which raises CancelledError and printed a
+    traceback on every Ctrl-C."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
