@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from mockmx import __version__
 from mockmx.app import create_app
+from mockmx.collection import freeze_survivors
 from mockmx.replay import command as replay_command
 from mockmx.scenario.loader import ScenarioError, default_scenario, load_scenario
 from mockmx.scenario.model import Scenario
@@ -141,6 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     app = create_app(scenario=scenario)
+    freeze_survivors()  # full collections stay short however much state the run piles up
     config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
     server = MockServer(config, on_started=lambda url: print(banner(scenario, url), flush=True))
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.

@@ -7,6 +7,7 @@ import contextlib
 import sys
 
 from mockmx import __version__
+from mockmx.collection import freeze_survivors
 from mockmx.record import Leg, Recording, RecordingError, load_recording
 from mockmx.replay.app import create_replay_app
 from mockmx.replay.extend import RecordingExtension
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockmx replay: {error}", file=sys.stderr)
         return 2
     state: ReplayState = app.state.replay
+    freeze_survivors()  # the recording stays in memory: full collections need not walk it again and again
     config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
     server = MockServer(
         config, on_started=lambda url: print(banner(recording, url, state, args.upstream, args.record_new), flush=True)
