@@ -4,6 +4,8 @@ homeserver, and appends those exchanges to a copy of the recording, redacted and
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +156,24 @@ def test_a_torn_last_flow_is_left_out_of_the_copy(recorded: Path, tmp_path: Path
     flows = load_recording(out).flows
     assert out.read_text().startswith(whole)
     assert [(flow.id, flow.leg, flow.request.path) for flow in flows[2:]] == [(3, Leg.CLIENT, f"{CS}/joined_rooms")]
+
+
+def test_a_long_poll_passed_through_ends_when_the_replay_stops(recorded: Path, mock: LiveServer) -> None:
+    polled: dict[str, httpx.Response] = {}
+    with serve_replay(load_recording(recorded), unmatched="passthrough", upstream=mock.url) as replay:
+        alice = bearer("alice-token")
+        since = httpx.get(f"{replay.url}{CS}/sync", headers=alice, timeout=10).json()["next_batch"]
+
+        def poll() -> None:
+            params = {"since": since, "timeout": "20000"}
+            polled["sync"] = httpx.get(f"{replay.url}{CS}/sync", params=params, headers=alice, timeout=30)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(0.5)
+        assert poller.is_alive(), "the homeserver holds the poll: nothing new happened"
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 3, "the poll passed through held the shutdown up"
+    poller.join(timeout=5)
+    assert polled["sync"].status_code == 503, polled["sync"].text
+    assert polled["sync"].json()["errcode"] == "M_UNKNOWN"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -159,7 +160,7 @@ async def _answer(request: Request) -> Response:
     if policy is UnmatchedPolicy.PASSTHROUGH:
         began = time.time()
         try:
-            answer = await _forward(request, url, content, long_poll)
+            answer = await _forward_until_stopped(request, replayer, url, content, long_poll)
         except MatrixError:
             log.warning("mockmx replay: %s", replayer.miss(got, shown, "passthrough: no answer from the upstream"))
             raise
@@ -203,6 +204,26 @@ async def _forward(request: Request, url: str, content: bytes, wait: float) -> h
         )
     except httpx.HTTPError as exc:
         raise MatrixError(502, f"mockmx replay: the upstream homeserver did not answer: {exc}") from exc
+
+
+async def _forward_until_stopped(
+    request: Request, replayer: Replayer, url: str, content: bytes, wait: float
+) -> httpx.Response:
+    """`_forward`, except that a long poll is given up (a 503) when the replay stops, as replayed polls end then:
+    a poll passed through must not hold the server's shutdown up for its whole timeout."""
+    if wait <= 0:
+        return await _forward(request, url, content, wait)
+    forward = asyncio.ensure_future(_forward(request, url, content, wait))
+    stopped = asyncio.ensure_future(replayer.hold_unanswered(None))
+    try:
+        await asyncio.wait({forward, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (forward, stopped):
+            if not task.done():
+                task.cancel()
+    if not forward.cancelled() and forward.done():
+        return forward.result()
+    raise MatrixError(503, "mockmx replay: stopping: the long poll passed on to the upstream was given up")
 
 
 async def _sign_in_upstream(request: Request, replayer: Replayer, flow: Flow, url: str, content: bytes) -> None:
