@@ -22,7 +22,7 @@ from starlette.routing import Route
 from mockmx.api.request import read_body
 from mockmx.errors import Codes, MatrixError
 from mockmx.record import Flow, Recording, load_recording
-from mockmx.record.entry import multimap
+from mockmx.record.entry import kept_headers, multimap
 from mockmx.record.redact import PLACEHOLDER
 from mockmx.replay.extend import Exchange, RecordingExtension
 from mockmx.replay.policy import UnmatchedPolicy
@@ -171,10 +171,10 @@ async def _answer(request: Request) -> Response:
                 method=request.method,
                 path=path,
                 query=query,
-                headers=request.headers.items(),
+                headers=kept_headers(request.headers.items()),
                 content=content,
                 status=answer.status_code,
-                response_headers=answer.headers.multi_items(),
+                response_headers=kept_headers(answer.headers.multi_items()),
                 response_content=answer.content,
                 began=began,
                 ended=time.time(),

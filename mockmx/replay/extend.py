@@ -12,11 +12,12 @@ import asyncio
 import os
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mockmx.record.entry import body_fields, kept_headers, seconds
+from mockmx.record.entry import MultiMap, body_fields, seconds
 from mockmx.record.links import Linker
 from mockmx.record.model import Recording
 from mockmx.record.redact import DEFAULT_FIELDS, PLACEHOLDER, Redactor
@@ -24,30 +25,21 @@ from mockmx.record.writer import RecordingWriter, appendable
 from mockmx.replay.bindings import Bindings
 
 
+@dataclass(frozen=True, kw_only=True)
 class Exchange:
-    """One request passed on to the homeserver and its answer, as plain data."""
+    """One request passed on to the homeserver and its answer, as plain data (headers: the kept ones, see
+    mockmx/record/entry.py); `began` and `ended` are Unix times."""
 
-    def __init__(
-        self,
-        *,
-        method: str,
-        path: str,
-        query: Mapping[str, str | list[str]],
-        headers: Iterable[tuple[str, str]],
-        content: bytes,
-        status: int,
-        response_headers: Iterable[tuple[str, str]],
-        response_content: bytes,
-        began: float,
-        ended: float,
-    ) -> None:
-        self.method, self.path, self.query = method, path, dict(query)
-        self.headers = kept_headers(headers)
-        self.content = content
-        self.status = status
-        self.response_headers = kept_headers(response_headers)
-        self.response_content = response_content
-        self.began, self.ended = began, ended
+    method: str
+    path: str  # as sent, percent-encoding kept, without the query
+    query: MultiMap
+    headers: MultiMap
+    content: bytes
+    status: int
+    response_headers: MultiMap
+    response_content: bytes
+    began: float
+    ended: float
 
 
 class RecordingExtension:
