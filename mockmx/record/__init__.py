@@ -2,7 +2,8 @@
 
 `addon.py` is the mitmproxy addon, `run.py` runs it in mitmproxy's DumpMaster; a flow becomes plain data in
 `capture.py` (with `entry.py`, which replay's record mode new shares), loses its secrets in `redact.py`, gains its
-`links` in `links.py` and is appended by `writer.py`. `loader.py` reads a file back into the `model.py` classes
+`links` in `links.py` and is appended by `writer.py`, all in the writer process (`writer_process.py`) the addon
+pipes each completed flow to. `loader.py` reads a file back into the `model.py` classes
 (YAML through `fastyaml.py`), checked against `schema.json`. The format is described in docs/recording-format.md.
 """
 
