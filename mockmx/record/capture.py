@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import http
 
-from mockmx.record.entry import KEPT_HEADERS, MultiMap, body_fields, kept_headers, multimap, seconds
+from mockmx.record.entry import MultiMap, body_fields, kept_headers, multimap, seconds
 
 
 def capture(flow: http.HTTPFlow, *, flow_id: int, leg: str, started: float) -> dict[str, Any]:
@@ -39,9 +39,13 @@ def capture(flow: http.HTTPFlow, *, flow_id: int, leg: str, started: float) -> d
 
 def headers(fields: http.Headers) -> MultiMap:
     """The kept headers (see mockmx/record/entry.py)."""
-    return kept_headers((name, value) for name in KEPT_HEADERS for value in fields.get_all(name))
+    return kept_headers((_text(name), _text(value)) for name, value in fields.fields)
 
 
 def body(message: http.Message) -> dict[str, Any]:
     """`{"body": json}`, `{"text": str}`, `{"base64": str}`, or `{}` for no body (decoded as it was encoded)."""
     return body_fields(message.get_content(strict=False) or b"", message.headers.get("content-type"))
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")  # as mitmproxy's Headers decode them
