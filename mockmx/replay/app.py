@@ -22,12 +22,12 @@ from starlette.routing import Route
 from mockmx.api.request import read_body
 from mockmx.errors import Codes, MatrixError
 from mockmx.record import Flow, Recording, load_recording
-from mockmx.record.entry import kept_headers, multimap
+from mockmx.record.entry import MultiMap, kept_headers, multimap
 from mockmx.record.redact import PLACEHOLDER
 from mockmx.replay.extend import Exchange, RecordingExtension
 from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.replay.replayer import Replayer
-from mockmx.replay.shape import TOKEN_FIELDS
+from mockmx.replay.shape import TOKEN_FIELDS, Shape
 from mockmx.replay.state import ReplayState
 
 log = logging.getLogger("mockmx.replay")
@@ -158,30 +158,7 @@ async def _answer(request: Request) -> Response:
     shown = request.method + " " + path + ("?" + _redacted(query, replayer.secret_fields) if query else "")
     policy = replayer.state.unmatched
     if policy is UnmatchedPolicy.PASSTHROUGH:
-        began = time.time()
-        try:
-            answer = await _forward_until_stopped(request, replayer, url, content, long_poll)
-        except MatrixError:
-            log.warning("mockmx replay: %s", replayer.miss(got, shown, "passthrough: no answer from the upstream"))
-            raise
-        log.warning("mockmx replay: %s", replayer.miss(got, shown, f"passthrough: {answer.status_code}"))
-        extension = cast(RecordingExtension | None, request.app.state.extension)
-        if extension is not None:
-            exchange = Exchange(
-                method=request.method,
-                path=path,
-                query=query,
-                headers=kept_headers(request.headers.items()),
-                content=content,
-                status=answer.status_code,
-                response_headers=kept_headers(answer.headers.multi_items()),
-                response_content=answer.content,
-                began=began,
-                ended=time.time(),
-            )
-            await extension.append(exchange)  # on disk before the client has it, as mockmx record does
-        kept = {name: value for name, value in answer.headers.items() if name in _ANSWER_HEADERS}
-        return Response(answer.content, status_code=answer.status_code, headers=kept)
+        return await _pass_through(request, replayer, got, shown, url, query, content, long_poll)
     miss = replayer.miss(got, shown, f"{policy.value}")
     log.warning("mockmx replay: %s", miss)
     status, errcode = (404, Codes.UNRECOGNIZED) if policy is UnmatchedPolicy.NOT_FOUND else (500, Codes.UNKNOWN)
@@ -191,6 +168,44 @@ async def _answer(request: Request) -> Response:
         errcode,
         extra={"mockmx_near_misses": [near.to_dict() for near in miss.near]},
     )
+
+
+async def _pass_through(
+    request: Request,
+    replayer: Replayer,
+    got: Shape,
+    shown: str,
+    url: str,
+    query: MultiMap,
+    content: bytes,
+    wait: float,
+) -> Response:
+    """A miss answered by the upstream homeserver, still reported as a miss, and kept as a new flow when the
+    replay records them (`record_new`)."""
+    began = time.time()
+    try:
+        answer = await _forward_until_stopped(request, replayer, url, content, wait)
+    except MatrixError:
+        log.warning("mockmx replay: %s", replayer.miss(got, shown, "passthrough: no answer from the upstream"))
+        raise
+    log.warning("mockmx replay: %s", replayer.miss(got, shown, f"passthrough: {answer.status_code}"))
+    extension = cast(RecordingExtension | None, request.app.state.extension)
+    if extension is not None:
+        exchange = Exchange(
+            method=request.method,
+            path=url.partition("?")[0],
+            query=query,
+            headers=kept_headers(request.headers.items()),
+            content=content,
+            status=answer.status_code,
+            response_headers=kept_headers(answer.headers.multi_items()),
+            response_content=answer.content,
+            began=began,
+            ended=time.time(),
+        )
+        await extension.append(exchange)  # on disk before the client has it, as mockmx record does
+    kept = {name: value for name, value in answer.headers.items() if name in _ANSWER_HEADERS}
+    return Response(answer.content, status_code=answer.status_code, headers=kept)
 
 
 async def _forward(request: Request, url: str, content: bytes, wait: float) -> httpx.Response:
