@@ -5,14 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -20,46 +17,12 @@ import pytest
 
 from mockmx.cli import main
 from mockmx.record import load_recording
+from mockmx.testing.recorder import RecorderProcess, free_port, record_command, started_recorder
 from tests.conftest import ALICE_TOKEN, BOB_PHONE_TOKEN, LOBBY, LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTIFY = "/_matrix/push/v1/notify"
 CS = "/_matrix/client/v3"
-
-
-def free_port() -> int:
-    """A loopback port free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class RecorderProcess:
-    """A recorder running in a process of its own, and what it printed so far."""
-
-    process: subprocess.Popen[str]
-    out: Path
-    url: str
-    gateway_url: str | None
-    lines: list[str] = field(default_factory=list)
-
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def stop(self, timeout: float = 15) -> int:
-        """Ctrl-C, then wait for the exit status."""
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=timeout)
-
-
-def record_command(upstream: str, out: Path, port: int, gateway: tuple[str, int] | None = None) -> list[str]:
-    """`python -m mockmx record ...` for a client leg on `port` and, given `gateway` (URL, port), a push leg."""
-    command = [sys.executable, "-m", "mockmx", "record", "--upstream", upstream, "--listen", str(port)]
-    if gateway:
-        command += ["--gateway-upstream", gateway[0], "--gateway-listen", str(gateway[1])]
-    return [*command, "--out", str(out)]
 
 
 @contextlib.contextmanager
@@ -72,45 +35,14 @@ def running_recorder(
     home: Path,
     preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[RecorderProcess]:
-    """Start `command` (a recorder), wait until it says it listens on every leg; kill it after the block."""
+    """`command` (a recorder) started as the plugin starts one, with HOME at `home`: mitmproxy keeps its CA in
+    ~/.mitmproxy, and the tests leave the user's own alone."""
     home.mkdir(exist_ok=True)
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        # HOME: mitmproxy keeps its CA in ~/.mitmproxy; the tests leave the user's own alone.
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(home)},
-        preexec_fn=preexec_fn,
-    )
-    gateway_url = f"http://127.0.0.1:{gateway_port}" if gateway_port else None
-    recorder = RecorderProcess(process, out, f"http://127.0.0.1:{port}", gateway_url)
-    ready = threading.Event()
-    expected = [f"client leg: {recorder.url}"] + ([f"push leg: {gateway_url}"] if gateway_url else [])
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            recorder.lines.append(line)
-            if all(text in recorder.output() for text in expected):
-                ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.wait(0.05):
-            assert process.poll() is None, f"the recorder exited with {process.returncode}:\n{recorder.output()}"
-            assert time.monotonic() < deadline, f"the recorder did not start:\n{recorder.output()}"
+    env = {"HOME": str(home)}
+    with started_recorder(
+        command, out=out, port=port, gateway_port=gateway_port, env=env, preexec_fn=preexec_fn
+    ) as recorder:
         yield recorder
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        reader.join(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 @pytest.fixture

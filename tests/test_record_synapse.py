@@ -19,10 +19,11 @@ import httpx
 import pytest
 
 from mockmx.record import Flow, Recording, load_recording
+from mockmx.testing.recorder import RecorderProcess, free_port, record_command
 from tests.conftest import LiveServer
 from tests.nio_session import run_session
 from tests.synapse import SynapseServer
-from tests.test_record_cli import RecorderProcess, free_port, record_command, running_recorder
+from tests.test_record_cli import running_recorder
 
 pytestmark = pytest.mark.synapse
 
