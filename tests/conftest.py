@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -92,6 +93,33 @@ def assert_error(r: httpx.Response, status: int, errcode: str) -> dict[str, Any]
     assert body["errcode"] == errcode, r.text
     assert isinstance(body["error"], str), r.text
     return body
+
+
+def send_text(client: httpx.Client, body: str, txn_id: str, room_id: str = LOBBY) -> str:
+    """A text message sent as `client`'s user; its event id."""
+    r = client.put(
+        f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/send/m.room.message/{txn_id}",
+        json={"msgtype": "m.text", "body": body},
+    )
+    assert r.status_code == 200, r.text
+    event_id: str = r.json()["event_id"]
+    return event_id
+
+
+def stream_end(client: httpx.Client) -> str:
+    """The event stream's current end, to read only what comes after it."""
+    r = client.get("/_matrix/client/v3/events", params={"timeout": 0})
+    assert r.status_code == 200, r.text
+    end: str = r.json()["end"]
+    return end
+
+
+def events_since(client: httpx.Client, token: str) -> list[dict[str, Any]]:
+    """The events of the event stream after `token`, without waiting."""
+    r = client.get("/_matrix/client/v3/events", params={"from": token, "timeout": 0, "limit": 1000})
+    assert r.status_code == 200, r.text
+    chunk: list[dict[str, Any]] = r.json()["chunk"]
+    return chunk
 
 
 @pytest.fixture

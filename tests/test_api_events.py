@@ -7,24 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
 
-from tests.conftest import ALICE, ALICE_TOKEN, BACKSTAGE, LOBBY, LiveServer, assert_error
+from tests.conftest import ALICE, ALICE_TOKEN, BACKSTAGE, LOBBY, LiveServer, assert_error, send_text
 
 EVENTS = "/_matrix/client/v3/events"
-
-
-def send_text(client: httpx.Client, body: str, txn_id: str, room_id: str = LOBBY) -> str:
-    r = client.put(
-        f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/send/m.room.message/{txn_id}",
-        json={"msgtype": "m.text", "body": body},
-    )
-    assert r.status_code == 200, r.text
-    event_id: str = r.json()["event_id"]
-    return event_id
 
 
 def poll(client: httpx.Client, path: str = EVENTS, /, **params: Any) -> dict[str, Any]:

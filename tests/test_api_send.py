@@ -10,7 +10,16 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import ALICE_TOKEN, BACKSTAGE, BOB_PHONE_TOKEN, LOBBY, LiveServer, assert_error
+from tests.conftest import (
+    ALICE_TOKEN,
+    BACKSTAGE,
+    BOB_PHONE_TOKEN,
+    LOBBY,
+    LiveServer,
+    assert_error,
+    events_since,
+    stream_end,
+)
 
 MAX_EVENT_BYTES = 65536
 
@@ -21,21 +30,6 @@ def send_path(room_id: str = LOBBY, txn_id: str = "t1", prefix: str = "v3", even
 
 def text(body: str) -> dict[str, Any]:
     return {"msgtype": "m.text", "body": body}
-
-
-def stream_end(client: httpx.Client) -> str:
-    """The event stream's current end, to read only what comes after it."""
-    r = client.get("/_matrix/client/v3/events", params={"timeout": 0})
-    assert r.status_code == 200, r.text
-    end: str = r.json()["end"]
-    return end
-
-
-def events_since(client: httpx.Client, token: str) -> list[dict[str, Any]]:
-    r = client.get("/_matrix/client/v3/events", params={"from": token, "timeout": 0, "limit": 1000})
-    assert r.status_code == 200, r.text
-    chunk: list[dict[str, Any]] = r.json()["chunk"]
-    return chunk
 
 
 def sync_timeline(client: httpx.Client, since: str, room_id: str = LOBBY) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, send_text
 
 SYNC = "/_matrix/client/v3/sync"
 
@@ -21,16 +21,6 @@ def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-def send_text(client: httpx.Client, body: str, txn_id: str, room_id: str = LOBBY) -> str:
-    r = client.put(
-        f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/send/m.room.message/{txn_id}",
-        json={"msgtype": "m.text", "body": body},
-    )
-    assert r.status_code == 200, r.text
-    event_id: str = r.json()["event_id"]
-    return event_id
 
 
 def state_types(room: dict[str, Any]) -> set[tuple[str, str]]:

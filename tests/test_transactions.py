@@ -13,27 +13,13 @@ from starlette.responses import JSONResponse, Response
 
 from mockmx.errors import Codes, MatrixError
 from mockmx.transactions import TransactionCache
-from tests.conftest import ALICE_TOKEN, BOB, LOBBY, LiveServer
+from tests.conftest import ALICE_TOKEN, BOB, LOBBY, LiveServer, events_since, stream_end
 
 KEY = ("@alice:localhost", "ALICEDEV", "/_matrix/client/v3/rooms/!r:localhost/send/m.room.message/t1")
 
 
 def send_path(room_id: str, txn_id: str) -> str:
     return f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/send/m.room.message/{txn_id}"
-
-
-def stream_end(client: httpx.Client) -> str:
-    r = client.get("/_matrix/client/v3/events", params={"timeout": 0})
-    assert r.status_code == 200, r.text
-    end: str = r.json()["end"]
-    return end
-
-
-def events_since(client: httpx.Client, token: str) -> list[dict[str, Any]]:
-    r = client.get("/_matrix/client/v3/events", params={"from": token, "timeout": 0, "limit": 1000})
-    assert r.status_code == 200, r.text
-    chunk: list[dict[str, Any]] = r.json()["chunk"]
-    return chunk
 
 
 def concurrently(url: str, count: int, method: str, path: str, body: dict[str, Any]) -> list[httpx.Response]:
