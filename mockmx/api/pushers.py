@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.request import authenticate, homeserver, optional_str, read_json_object, require_str
+from mockmx.api.request import authenticate, homeserver, optional_str, read_json_object, require_object, require_str
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.pushers import NOTIFY_PATH, Pusher
 
@@ -67,11 +67,7 @@ async def set_pusher(request: Request) -> Response:
 
 
 def _data(body: dict[str, Any]) -> dict[str, Any]:
-    data = body.get("data")
-    if data is None:
-        raise MatrixError(400, "Missing param: data", Codes.MISSING_PARAM)
-    if not isinstance(data, dict):
-        raise MatrixError(400, "'data' must be an object", Codes.BAD_JSON)
+    data = require_object(body, "data")
     url = data.get("url")
     if url is None:
         raise MatrixError(400, "'url' required in data for HTTP pusher", Codes.MISSING_PARAM)

@@ -143,6 +143,15 @@ def require_str(body: dict[str, Any], key: str) -> str:
     return value
 
 
+def require_object(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    if value is None:
+        raise MatrixError(400, f"Missing param: {key}", Codes.MISSING_PARAM)
+    if not isinstance(value, dict):
+        raise MatrixError(400, f"'{key}' must be an object", Codes.BAD_JSON)
+    return value
+
+
 def optional_str(body: dict[str, Any], key: str) -> str | None:
     value = body.get(key)
     if value is not None and not isinstance(value, str):

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockmx.api.request import authenticate, homeserver, read_json_object, transactions
+from mockmx.api.request import authenticate, homeserver, read_json_object, require_object, transactions
 from mockmx.errors import Codes, MatrixError
 
 _EMPTY = b"{}"  # exactly `{}`: matrix-nio's response schema rejects any extra key
@@ -28,11 +28,7 @@ async def send_to_device(request: Request) -> Response:
 
 def _messages(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """`messages` checked against the spec's shape: {user_id: {device_id: content object}}."""
-    messages = body.get("messages")
-    if messages is None:
-        raise MatrixError(400, "Missing param: messages", Codes.MISSING_PARAM)
-    if not isinstance(messages, dict):
-        raise MatrixError(400, "'messages' must be an object", Codes.BAD_JSON)
+    messages = require_object(body, "messages")
     for user_id, by_device in messages.items():
         if not isinstance(by_device, dict):
             raise MatrixError(400, f"'messages.{user_id}' must be an object of device ids", Codes.BAD_JSON)
