@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,26 +189,29 @@ Results = dict[tuple[str, str], list[load.LoadResult]]  # by workload name and s
 
 def throughput(settings: Settings, scratch: Path) -> Results:
     scenario = scenarios.write(scratch / "throughput.yaml", scenarios.throughput_yaml())
-    results: Results = {}
     with running("limit", limit_command()) as limit, running("mockmx", mock_command(scenario)) as mock:
-        servers = {"limit": limit, "mockmx": mock}
-        if settings.warmup:
-            for workload in load.WORKLOADS:
-                for server in servers.values():
-                    load.run(settings.generator, server.url, workload, connections=CONNECTIONS, seconds=1)
-        for round_index in range(settings.rounds):
-            order = ("limit", "mockmx") if round_index % 2 == 0 else ("mockmx", "limit")
-            for workload in load.WORKLOADS:
-                for name in order:
-                    result = load.run(
-                        settings.generator,
-                        servers[name].url,
-                        workload,
-                        connections=CONNECTIONS,
-                        seconds=settings.seconds,
-                    )
-                    results.setdefault((workload.name, name), []).append(result)
-                    _progress(f"{workload.name}, {name}: {result.throughput:,.0f} req/s")
+        return interleaved(settings, {"limit": limit, "mockmx": mock}, load.WORKLOADS, settings.rounds)
+
+
+def interleaved(
+    settings: Settings, servers: dict[str, Server], workloads: Sequence[load.Workload], rounds: int
+) -> Results:
+    """Each workload against each server, `rounds` times, the servers taking turns going first (after a 1 s
+    warm-up of each), so that all of them see the machine as it was."""
+    results: Results = {}
+    if settings.warmup:
+        for workload in workloads:
+            for server in servers.values():
+                load.run(settings.generator, server.url, workload, connections=CONNECTIONS, seconds=1)
+    names = list(servers)
+    for round_index in range(rounds):
+        for workload in workloads:
+            for name in names if round_index % 2 == 0 else names[::-1]:
+                result = load.run(
+                    settings.generator, servers[name].url, workload, connections=CONNECTIONS, seconds=settings.seconds
+                )
+                results.setdefault((workload.name, name), []).append(result)
+                _progress(f"{workload.name}, {name}: {result.throughput:,.0f} req/s")
     return results
 
 
@@ -431,7 +434,6 @@ VERSIONS = load.Workload("versions", "GET", "/_matrix/client/versions", "")
 
 def record_rows(settings: Settings, scratch: Path) -> list[Row]:
     mitmdump = Path(sys.executable).with_name("mitmdump")
-    results: dict[str, list[load.LoadResult]] = {"record": [], "mitmproxy": []}
     with running("upstream", mock_command(None)) as upstream:
         record_port, plain_port = free_port(), free_port()
         record = [
@@ -444,23 +446,9 @@ def record_rows(settings: Settings, scratch: Path) -> list[Row]:
             running("mockmx record", record, f"http://127.0.0.1:{record_port}") as recorder,
             running("mitmdump", plain, f"http://127.0.0.1:{plain_port}") as proxy,
         ):
-            proxies = {"record": recorder, "mitmproxy": proxy}
-            if settings.warmup:
-                for server in proxies.values():
-                    load.run(settings.generator, server.url, VERSIONS, connections=CONNECTIONS, seconds=1)
-            for round_index in range(settings.record_rounds):
-                order = ("mitmproxy", "record") if round_index % 2 == 0 else ("record", "mitmproxy")
-                for name in order:
-                    result = load.run(
-                        settings.generator,
-                        proxies[name].url,
-                        VERSIONS,
-                        connections=CONNECTIONS,
-                        seconds=settings.seconds,
-                    )
-                    results[name].append(result)
-                    _progress(f"record overhead, {name}: {result.throughput:,.0f} req/s")
-    mine, plains = results["record"], results["mitmproxy"]
+            proxies = {"mitmproxy": proxy, "record": recorder}
+            results = interleaved(settings, proxies, [VERSIONS], settings.record_rounds)
+    mine, plains = results[VERSIONS.name, "record"], results[VERSIONS.name, "mitmproxy"]
     ratio = median([m.throughput / p.throughput for m, p in zip(mine, plains, strict=True) if p.throughput])
     errors = sum(r.errors for r in mine + plains)
     met = "yes" if ratio >= RECORD_GOAL else "no (see the notes)"
