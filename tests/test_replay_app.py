@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -14,13 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from starlette.applications import Starlette
 
 from mockmx.record import Recording, load_recording, load_recording_text
 from mockmx.replay import ReplayError, ReplayState, UnmatchedPolicy, create_replay_app
-from mockmx.server import MockServer
+from mockmx.testing.threaded import QuickMockServer, config_for, serving
 from tests.conftest import LiveServer, assert_error
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,22 +53,10 @@ class LiveReplay:
 
 @contextlib.contextmanager
 def serve_replay(recording: Recording, **options: Any) -> Iterator[LiveReplay]:
-    """`create_replay_app(recording, **options)` on uvicorn (MockServer) in a background thread, on a free port."""
+    """`create_replay_app(recording, **options)` served on a free port, as the pytest plugin serves a replay."""
     app = create_replay_app(recording, **options)
-    server = MockServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="mockmx-test-replay", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the replay server did not start")
-        time.sleep(0.005)
-    assert server.url is not None
-    try:
-        yield LiveReplay(server.url, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(QuickMockServer(config_for(app)), name="mockmx-test-replay") as url:
+        yield LiveReplay(url, app)
 
 
 def flows_yaml(*flows: dict[str, Any]) -> Recording:
