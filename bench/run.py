@@ -470,14 +470,14 @@ def record_rows(settings: Settings, scratch: Path) -> list[Row]:
 # -- 5. start-up -------------------------------------------------------------------------------------------------------
 
 
-# What the test suite's fixtures do per test: create_app and a uvicorn thread (tests/conftest.py `serve`).
+# What the plugin's mockmx_server fixture does per test: create_app and a uvicorn thread (running_mock).
 _FIXTURE_START = """
 import time, urllib.request
 from mockmx.scenario.loader import default_scenario
-from tests.conftest import serve
+from mockmx.testing.live import running_mock
 scenario = default_scenario()  # loaded once per test session
 began = time.perf_counter()
-with serve(scenario) as live:
+with running_mock(scenario) as live:
     urllib.request.urlopen(live.url + "/_matrix/client/versions").read()
     print((time.perf_counter() - began) * 1000)
 """
@@ -506,10 +506,10 @@ def startup_rows(settings: Settings, fanout_starts: list[float]) -> list[Row]:
             cwd=ROOT,
         )
         if out.returncode != 0:
-            rows.append(Row("start-up: test fixture (tests/conftest.py serve)", "n/a: " + out.stderr.strip()[-80:]))
+            rows.append(Row("start-up: test fixture (mockmx_server: running_mock)", "n/a: " + out.stderr.strip()[-80:]))
             return rows
         fixture_starts.append(float(out.stdout.strip().splitlines()[-1]))
-    rows.append(Row("start-up: test fixture (tests/conftest.py serve)", f"{median(fixture_starts):.0f} ms"))
+    rows.append(Row("start-up: test fixture (mockmx_server: running_mock)", f"{median(fixture_starts):.0f} ms"))
     return rows
 
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
-from mockmx.app import create_app
-from mockmx.homeserver.server import Homeserver
 from mockmx.scenario.loader import default_scenario, load_scenario_text
-from mockmx.scenario.model import Scenario
-from mockmx.testing.threaded import QuickMockServer, config_for, serving
+from mockmx.testing.live import MockmxServer, running_mock
 from tests.synapse import SynapseServer, ensure_synapse_venv, running_synapse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,30 +26,9 @@ BOB_PHONE_TOKEN = "bob-phone-token"
 BOB_LAPTOP_TOKEN = "bob-laptop-token"
 
 
-@dataclass
-class LiveServer:
-    """A mock homeserver listening on a real socket."""
-
-    url: str
-    app: Starlette
-
-    @property
-    def homeserver(self) -> Homeserver:
-        hs: Homeserver = self.app.state.homeserver
-        return hs
-
-    def client(self, token: str | None = None, timeout: float = 10.0) -> httpx.Client:
-        """An HTTP client for this server, sending `token` as a Bearer token when given."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
-
-
-@contextlib.contextmanager
-def serve(scenario: Scenario) -> Iterator[LiveServer]:
-    """Run `scenario` on uvicorn in a background thread until the block ends (the plugin's quick server)."""
-    app = create_app(scenario=scenario)
-    with serving(QuickMockServer(config_for(app)), name="mockmx-test-server") as url:
-        yield LiveServer(url, app)
+# The tests' mock is the one the plugin's `mockmx_server` fixture gives a user.
+LiveServer = MockmxServer
+serve = running_mock
 
 
 @pytest.fixture
