@@ -48,7 +48,6 @@ from bench.servers import (  # noqa: E402
     ROOT,
     Server,
     child_env,
-    free_port,
     limit_command,
     mock_command,
     raise_fd_limit,
@@ -57,6 +56,7 @@ from bench.servers import (  # noqa: E402
 )
 from bench.stats import median  # noqa: E402
 from bench.synapse_ref import synapse_rows  # noqa: E402
+from mockmx.testing.recorder import free_port  # noqa: E402
 
 CONNECTIONS = 32
 THROUGHPUT_GOAL = 0.7

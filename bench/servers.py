@@ -6,7 +6,6 @@ import contextlib
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -93,13 +92,6 @@ def limit_command() -> list[str]:
 
 def replay_command(recording: Path) -> list[str]:
     return [sys.executable, "-m", "mockmx", "replay", str(recording), "--quiet", "--port", "0"]
-
-
-def free_port() -> int:
-    """A loopback port free now, for servers that take a port but print no URL (mitmproxy's)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from typing import IO, Any
 
 import httpx
 import yaml
+
+from mockmx.testing.recorder import free_port
 
 LOCK_FILE = Path("requirements") / "synapse.lock"
 VENV_DIR = ".venv-synapse"
@@ -100,13 +101,6 @@ def ensure_synapse_venv(root: Path) -> Path:
         os.close(fd)  # closing releases the lock
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class RegisteredUser:
     """A user created through the shared-secret admin API, already logged in on one device."""
@@ -126,7 +120,7 @@ class SynapseServer:
         self.workdir = workdir
         self.config_path = workdir / "homeserver.yaml"
         self.log_path = workdir / "homeserver.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.start_timeout = start_timeout
         self._extra_config = dict(config or {})
         self._process: subprocess.Popen[bytes] | None = None
