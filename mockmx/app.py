@@ -45,6 +45,9 @@ CLIENT_ROUTES = [
     Route("/user/{user_id:segment}/filter", sync.create_filter, methods=["POST"]),
     Route("/pushers", pushers.get_pushers, methods=["GET"]),
     Route("/pushers/set", pushers.set_pusher, methods=["POST"]),
+    # -- rooms: state, members, membership, timeline --
+    # -- accounts: start-up, profile, account data, presence, devices, registration --
+    # -- ephemeral, directory and media --
 ]
 # Synapse still serves these two under the pre-r0 prefix.
 LEGACY_V1_ROUTES = [CLIENT_ROUTES[0], CLIENT_ROUTES[3]]
