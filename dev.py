@@ -2,16 +2,19 @@
 """Set up and run mockmx with nothing but Python 3.11+.
 
     python3 dev.py serve [ARGS]   install the pinned runtime into .venv, then `mockmx serve ARGS`
-    python3 dev.py test [ARGS]    install the pinned runtime and test tools into .venv, then `pytest ARGS`
+    python3 dev.py test [ARGS]    install the pinned runtime and test tools into .venv, and the JavaScript SDKs and
+                                  Node.js 22 into tests/js/node_modules (npm ci), then `pytest ARGS`
     python3 dev.py lock           re-pin requirements/*.lock from pyproject.toml's ranges
 
-Installs happen only when a lock file or pyproject.toml changed since the last one, so the second run is instant.
+Installs happen only when a lock file or pyproject.toml (or tests/js/package*.json) changed since the last one, so
+the second run is instant.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCKS = {"runtime": ROOT / "requirements" / "runtime.lock", "test": ROOT / "requirements" / "test.lock"}
 BUILD_TOOLS = ["setuptools==80.9.0", "wheel==0.45.1"]  # pinned too: the editable install builds with them
+JS = ROOT / "tests" / "js"  # package.json and package-lock.json of the JavaScript SDK tests
 
 
 def python_in(env: Path) -> Path:
@@ -48,6 +52,28 @@ def ensure(kind: str) -> Path:
     pip(VENV, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT))
     stamp.write_text(digest)
     return python_in(VENV)
+
+
+def ensure_js() -> None:
+    """tests/js/node_modules as package-lock.json pins it, Node.js 22 included (node_modules/.bin/node)."""
+    digest = hashlib.sha256((JS / "package.json").read_bytes() + (JS / "package-lock.json").read_bytes()).hexdigest()
+    stamp = JS / "node_modules" / ".installed"  # inside node_modules, so that `npm ci` removing it resets it too
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("dev.py: the tests need npm (with any Node.js) to install tests/js/package-lock.json; it is not on PATH")
+    print(f"dev.py: installing {(JS / 'package-lock.json').relative_to(ROOT)}", file=sys.stderr)
+    # No install scripts: they would download binaries from outside the registry (matrix-bot-sdk's native crypto,
+    # which package.json swaps for a stub anyway); Node.js 22 itself comes as a registry package.
+    command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+    subprocess.run(command, cwd=JS, check=True)
+    if not (JS / "node_modules" / ".bin" / ("node.cmd" if os.name == "nt" else "node")).exists():
+        sys.exit(
+            "dev.py: npm installed no Node.js 22 for this platform (tests/js/package.json lists node-<os>-<cpu> "
+            "packages for linux x64 and arm64, macOS x64 and Windows x64)"
+        )
+    stamp.write_text(digest)
 
 
 def lock() -> None:
@@ -80,6 +106,7 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(python), "-m", "mockmx", "serve", *args])
     if command == "test":
         python = ensure("test")
+        ensure_js()
         return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT)
     if command == "lock":
         lock()
