@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from mockmx.api import events, gateway, pushers, rooms, send, session, sync, to_device, versions
-from mockmx.api.cors import BrowserCORS
-from mockmx.api.paths import RawPathRouting
-from mockmx.errors import Codes, MatrixError
 from mockmx.faults import FaultMiddleware
-from mockmx.homeserver.server import Homeserver
-from mockmx.push.gateway import Gateway
-from mockmx.push.sender import PushSender
+from mockmx.hosting import attach
 from mockmx.scenario.model import Scenario
-from mockmx.script import ScriptRunner
-from mockmx.transactions import TransactionCache
-
-log = logging.getLogger(__name__)
+from mockmx.web.cors import BrowserCORS
+from mockmx.web.errors import EXCEPTION_HANDLERS
+from mockmx.web.paths import RawPathRouting
+from mockmx.world import Mock
 
 # The hottest routes first: Starlette tries them in order.
 CLIENT_ROUTES = [
@@ -65,21 +56,19 @@ ROUTES: list[BaseRoute] = [
 
 
 def create_app(*, scenario: Scenario) -> Starlette:
-    """A mock homeserver for `scenario`; each call is independent, so several can run in one process."""
-    hs = Homeserver(scenario)
-    runner = ScriptRunner(hs, scenario.script)
-    push_sender = PushSender(hs, scenario.push)
-    hs.listeners.append(push_sender.on_event)
+    """A mock homeserver for `scenario`; each call is independent, so several can run in one process.
+
+    The app's `Mock` (`hosting.hosted_as(app, Mock)`) holds the world it serves.
+    """
+    mock = Mock(scenario)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runner.start()
+        mock.start()
         try:
             yield
         finally:
-            await runner.stop()
-            await push_sender.stop()
-            hs.notifier.release_all()
+            await mock.stop()
 
     middleware = [
         Middleware(BrowserCORS),
@@ -87,39 +76,6 @@ def create_app(*, scenario: Scenario) -> Starlette:
     if scenario.faults:
         middleware.append(Middleware(FaultMiddleware, faults=scenario.faults))
     middleware.append(Middleware(RawPathRouting))
-    app = Starlette(
-        routes=ROUTES,
-        middleware=middleware,
-        exception_handlers={MatrixError: _matrix_error, HTTPException: _http_error, Exception: _server_error},
-        lifespan=lifespan,
-    )
-    app.state.homeserver = hs
-    app.state.push_sender = push_sender
-    app.state.gateway = Gateway(scenario.reject)
-    app.state.transactions = TransactionCache()
-    app.state.scenario = scenario
+    app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    attach(app, mock)
     return app
-
-
-def _render(error: MatrixError, extra_headers: Mapping[str, str] | None = None) -> Response:
-    headers = {**error.headers, **(extra_headers or {})}
-    return Response(error.body(), status_code=error.status, headers=headers, media_type="application/json")
-
-
-async def _matrix_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, MatrixError)  # Starlette dispatches by type; this narrows it for mypy
-    return _render(exc)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Routing misses: 404 for an unknown endpoint, 405 for a known one with the wrong method."""
-    assert isinstance(exc, HTTPException)
-    if exc.status_code in (404, 405):
-        return _render(MatrixError(exc.status_code, "Unrecognized request", Codes.UNRECOGNIZED), exc.headers)
-    return _render(MatrixError(exc.status_code, exc.detail, Codes.UNKNOWN), exc.headers)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    # A bug in mockmx, never the client's input: answer as Synapse does, and keep the traceback in the log only.
-    log.exception("internal error on %s %s", request.method, request.url.path)
-    return _render(MatrixError(500, "Internal server error", Codes.UNKNOWN))

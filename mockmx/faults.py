@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockmx.errors import Codes, MatrixError, limit_exceeded
 from mockmx.scenario.model import FaultSpec
+from mockmx.web.errors import render
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
@@ -73,10 +74,7 @@ class FaultMiddleware:
             return
         if rule.spec.lose_answer:
             await self.app(scope, receive, _discard)
-        headers = [(b"content-type", b"application/json")]
-        headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-        await send({"type": "http.response.start", "status": error.status, "headers": headers})
-        await send({"type": "http.response.body", "body": error.body()})
+        await render(error)(scope, receive, send)
 
 
 async def _discard(message: Message) -> None:

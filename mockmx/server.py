@@ -1,14 +1,14 @@
-"""uvicorn, fitted to a mockmx app: it learns its own URL once bound and answers long polls at shutdown."""
+"""uvicorn, fitted to a mockmx app: it tells the app its URL once bound and has long polls answered at shutdown."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
-from mockmx.homeserver.server import Homeserver
+from mockmx.hosting import Hosted, hosted_by, http_url
 
 
 class MockServer(uvicorn.Server):
@@ -20,23 +20,21 @@ class MockServer(uvicorn.Server):
         self.url: str | None = None
 
     @property
-    def homeserver(self) -> Homeserver:
-        app = cast(Starlette, self.config.app)  # MockServer serves only apps from create_app
-        return cast(Homeserver, app.state.homeserver)
+    def hosted(self) -> Hosted:
+        return hosted_by(self.config.app)  # MockServer serves only apps from create_app and create_replay_app
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
         if self.started:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
-            self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-            # Pushers aimed at a path on the mock itself need to know where that is.
-            self.homeserver.base_url = self.url
+            self.url = http_url(host, port)
+            self.hosted.bound_at(self.url)
             if self.on_started is not None:
                 self.on_started(self.url)
 
     async def shutdown(self, sockets: Any = None) -> None:
         # Pending /sync and /events polls answer now, empty, instead of holding shutdown up until their timeout.
-        self.homeserver.notifier.release_all()
+        self.hosted.release_long_polls()
         await super().shutdown(sockets)
 
 

@@ -185,7 +185,7 @@ def shared_mock() -> Iterator[LiveServer]:
 @pytest.fixture
 def mock(shared_mock: LiveServer) -> LiveServer:
     """The shared mock, its journal emptied: as good as a fresh one to a test that only posts to its gateway."""
-    shared_mock.app.state.gateway.clear()
+    shared_mock.gateway.clear()
     return shared_mock
 
 
@@ -301,7 +301,7 @@ def test_journal_filters(mock: LiveServer, filters: dict[str, str], event_ids: l
         _post_filterable(client)
         assert [entry["notification"]["event_id"] for entry in journal(client, **filters)] == event_ids
     # The Python API sees the same.
-    entries = mock.app.state.gateway.notifications(**filters)
+    entries = mock.gateway.notifications(**filters)
     assert [entry.notification["event_id"] for entry in entries] == event_ids
 
 
@@ -311,7 +311,7 @@ def test_unknown_filter_is_refused(mock: LiveServer) -> None:
         assert_error(client.get(JOURNAL, params={"sender": "@alice:localhost"}), 400, "M_INVALID_PARAM")
         assert_error(client.get(JOURNAL, params={"pushkey": "key-1", "bogus": "x"}), 400, "M_INVALID_PARAM")
     with pytest.raises(ValueError, match="sender"):
-        mock.app.state.gateway.notifications(sender="@alice:localhost")
+        mock.gateway.notifications(sender="@alice:localhost")
 
 
 def test_python_api_sees_what_the_journal_shows(mock: LiveServer) -> None:
@@ -319,7 +319,7 @@ def test_python_api_sees_what_the_journal_shows(mock: LiveServer) -> None:
         _post_filterable(client)
         assert accepted(post(client, event_payload("$a:localhost", device("key-1", "app.one")))) == []
         over_http = journal(client)
-    assert [entry.to_json() for entry in mock.app.state.gateway.notifications()] == over_http
+    assert [entry.to_json() for entry in mock.gateway.notifications()] == over_http
     assert over_http[0]["retries"] == 1
 
 
@@ -330,7 +330,7 @@ def test_delete_clears_the_journal(mock: LiveServer) -> None:
         assert r.status_code == 200, r.text
         assert r.json() == {}
         assert journal(client) == []
-        assert mock.app.state.gateway.notifications() == []
+        assert mock.gateway.notifications() == []
         # Cleared means forgotten: the same event again is kept anew.
         assert accepted(post(client, event_payload("$a:localhost", device("key-1", "app.one")))) == []
         [entry] = journal(client)

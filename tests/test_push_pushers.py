@@ -320,7 +320,7 @@ def test_default_scenario_pushes_bobs_notification_to_its_own_gateway(mock: Live
         ("org.example.mockmx", "bob-phone-pushkey", {})
     ]
     assert entry["user_agent"] == f"mockmx/{__version__}"
-    assert mock.app.state.gateway.notifications(event_id=event_id)[0].notification == notification
+    assert mock.gateway.notifications(event_id=event_id)[0].notification == notification
     assert_spec_shaped({"notification": notification})
 
 
@@ -445,7 +445,7 @@ def test_failed_pushes_are_retried_with_backoff_in_order(serve_yaml: Callable[[s
     # Three failures: waits of 0.05 s, 0.1 s and 0.2 s before the fourth attempt gets through.
     waited_ms = entries[0]["received_ts"] - sent_ms
     assert waited_ms >= 350 - 2, f"the first notification came {waited_ms:.0f} ms after the send"
-    assert homeserver.app.state.push_sender.failures == 3
+    assert homeserver.mock.world.push_sender.failures == 3
 
 
 def test_lost_answer_is_retried_and_kept_once(serve_yaml: Callable[[str], LiveServer]) -> None:
@@ -457,7 +457,7 @@ def test_lost_answer_is_retried_and_kept_once(serve_yaml: Callable[[str], LiveSe
         second, _ = send(alice, LOBBY, "and this?")
     entries = wait_for_notifications(gateway, 2)
     assert [(entry["notification"]["event_id"], entry["retries"]) for entry in entries] == [(event_id, 1), (second, 0)]
-    assert homeserver.app.state.push_sender.failures == 1
+    assert homeserver.mock.world.push_sender.failures == 1
 
 
 def test_rejected_pushkey_removes_the_pusher(serve_yaml: Callable[[str], LiveServer]) -> None:

@@ -105,9 +105,9 @@ def test_a_session_through_the_recorder_lands_in_one_file_both_legs_secrets_out(
     assert event_id in polled["sync"].text
 
     deadline = time.monotonic() + 10
-    while not mock.app.state.gateway.notifications(event_id=event_id) and time.monotonic() < deadline:
+    while not mock.gateway.notifications(event_id=event_id) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert mock.app.state.gateway.notifications(event_id=event_id), "the push did not arrive through the recorder"
+    assert mock.gateway.notifications(event_id=event_id), "the push did not arrive through the recorder"
     time.sleep(0.2)  # the push's answer is on its way back through the recorder
 
     assert recorder.stop() == 0, recorder.output()

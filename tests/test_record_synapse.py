@@ -46,7 +46,7 @@ def recorder(synapse: SynapseServer, mock: LiveServer, tmp_path: Path) -> Iterat
 
 def _wait_for_push(mock: LiveServer, event_id: str) -> None:
     deadline = time.monotonic() + 30
-    while not mock.app.state.gateway.notifications(event_id=event_id):
+    while not mock.gateway.notifications(event_id=event_id):
         assert time.monotonic() < deadline, "Synapse's push never reached the mock gateway"
         time.sleep(0.05)
 

@@ -17,7 +17,7 @@ import yaml
 from starlette.applications import Starlette
 
 from mockmx.record import Recording, load_recording, load_recording_text
-from mockmx.replay import ReplayError, ReplayState, UnmatchedPolicy, create_replay_app
+from mockmx.replay import ReplayError, ReplayHost, ReplayState, UnmatchedPolicy, create_replay_app
 from mockmx.testing.threaded import QuickMockServer, config_for, serving
 from tests.conftest import LiveServer, assert_error
 
@@ -47,7 +47,7 @@ class LiveReplay:
 
     @property
     def state(self) -> ReplayState:
-        state: ReplayState = self.app.state.replay
+        state: ReplayState = ReplayHost.of(self.app).state
         return state
 
 
@@ -119,8 +119,8 @@ def test_a_login_with_any_password_gets_the_recorded_answer_and_a_stand_in_token
 
     pusher_answer = run(app, steps)
     assert pusher_answer.status_code == 200, pusher_answer.text
-    assert app.state.replay.answered == [2, 3]
-    assert app.state.replay.misses == []
+    assert ReplayHost.of(app).state.answered == [2, 3]
+    assert ReplayHost.of(app).state.misses == []
 
 
 def test_fresh_transaction_ids_get_the_recorded_event_id_and_a_retry_gets_the_same_answer() -> None:
@@ -143,7 +143,7 @@ def test_fresh_transaction_ids_get_the_recorded_event_id_and_a_retry_gets_the_sa
     # A new transaction is a second message, and the recording has one only.
     body = assert_error(another, 404, "M_UNRECOGNIZED")
     assert "already" in body["error"], body
-    assert [miss.request for miss in app.state.replay.misses] == [
+    assert [miss.request for miss in ReplayHost.of(app).state.misses] == [
         f"PUT {CS}/rooms/{ROOM}/send/m.room.message/my-own-txn-2"
     ]
 
@@ -303,7 +303,7 @@ def test_a_miss_names_the_closest_recorded_request_and_what_differs(
     assert expected in error["error"], error
     closest = error["mockmx_near_misses"][0]
     assert expected in [difference["message"] for difference in closest["differences"]], closest
-    [miss] = app.state.replay.misses
+    [miss] = ReplayHost.of(app).state.misses
     assert expected in str(miss.near[0])
 
 
@@ -312,7 +312,7 @@ def test_a_miss_with_policy_error_is_a_500_and_strict_mode_makes_check_raise() -
     r = run(app, lambda client: client.get(f"{CS}/account/whoami", headers=bearer("x")))
     error = assert_error(r, 500, "M_UNKNOWN")
     assert "no recorded request matches GET /_matrix/client/v3/account/whoami" in error["error"]
-    state: ReplayState = app.state.replay
+    state: ReplayState = ReplayHost.of(app).state
     assert state.strict and len(state.misses) == 1
     with pytest.raises(ReplayError, match="account/whoami matched no recorded request"):
         state.check()
@@ -329,7 +329,7 @@ def test_nothing_missed_means_check_passes_and_the_status_endpoint_says_what_was
     assert r.status_code == 200, r.text
     status = r.json()
     assert status["answered"] == [1] and status["misses"] == [] and status["unplayed"][0] == 2
-    app.state.replay.check()
+    ReplayHost.of(app).state.check()
 
 
 def test_the_policy_is_validated_early_and_names_the_valid_values() -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.request import header, read_json_object
+from mockmx.api.request import header, read_json_object, world
 from mockmx.errors import Codes, MatrixError
 from mockmx.push.gateway import FILTERS, Gateway
 from mockmx.push.validate import validate_notification
@@ -16,7 +14,7 @@ _NONE_REJECTED = b'{"rejected":[]}'  # the usual answer, encoded once
 
 
 def gateway(request: Request) -> Gateway:
-    return cast(Gateway, request.app.state.gateway)
+    return world(request).gateway
 
 
 async def notify(request: Request) -> Response:

@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 from mockmx.api.request import authenticate, homeserver, optional_str, read_json_object, require_object, require_str
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.pushers import NOTIFY_PATH, Pusher
+from mockmx.hosting import hosted_as
+from mockmx.world import Mock
 
 MAX_APP_ID = 64
 MAX_PUSHKEY_BYTES = 512
@@ -23,7 +25,7 @@ async def get_pushers(request: Request) -> Response:
     for pusher in hs.pushers.of(session.user_id):
         entry = pusher.to_json()
         # A scenario pusher aimed at this mock by path shows the full URL, as the spec's data.url is one.
-        entry["data"] = {**pusher.data, "url": hs.absolute_url(pusher.url) or pusher.url}
+        entry["data"] = {**pusher.data, "url": hosted_as(request.app, Mock).absolute_url(pusher.url) or pusher.url}
         listed.append(entry)
     return JSONResponse({"pushers": listed})
 

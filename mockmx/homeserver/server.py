@@ -37,7 +37,6 @@ class Homeserver:
         self.pushers = Pushers()
         # Called with (room, event) for every stored event: how pushing (and later, recording) hooks in.
         self.listeners: list[Callable[[Room, Event], None]] = []
-        self.base_url: str | None = None  # where this mock listens, once bound: for pushers aimed at itself
         self.pos = 0
         for user in scenario.users:
             self.accounts.add_user(user)
@@ -59,12 +58,6 @@ class Homeserver:
 
     def rooms_of(self, user_id: str) -> set[str]:
         return self.joined_rooms.get(user_id, set())
-
-    def absolute_url(self, url: str) -> str | None:
-        """`url`, with a bare path taken to be on this mock itself (None while its address is unknown)."""
-        if not url.startswith("/"):
-            return url
-        return self.base_url.rstrip("/") + url if self.base_url is not None else None
 
     def display_name(self, user_id: str) -> str:
         user = self.accounts.users.get(user_id)

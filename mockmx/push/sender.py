@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,9 +27,10 @@ PUSH_TIMEOUT_SECONDS = 10
 
 
 class PushSender:
-    def __init__(self, hs: Homeserver, spec: PushSpec) -> None:
+    def __init__(self, hs: Homeserver, spec: PushSpec, *, resolve_url: Callable[[str], str | None]) -> None:
         self.hs = hs
         self.spec = spec
+        self.resolve_url = resolve_url  # a pusher's URL as given (a bare path means the mock itself), absolute
         self.unread: dict[str, int] = {}  # user_id -> notifying events since... ever: the mock has no receipts
         self._queues: dict[tuple[str, str, str], asyncio.Queue[dict[str, Any]]] = {}
         self._workers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
@@ -119,7 +121,7 @@ class PushSender:
 
     async def _post(self, pusher: Pusher, payload: dict[str, Any]) -> list[str] | None:
         """The gateway's `rejected` list, or None when the push failed and must be retried."""
-        url = self.hs.absolute_url(pusher.url)
+        url = self.resolve_url(pusher.url)
         if url is None:
             log.warning("cannot push to %s before the server knows its own address", pusher.url)
             return None

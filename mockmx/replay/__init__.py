@@ -3,11 +3,13 @@
 `routes.py` turns paths into Matrix route templates, `shape.py` a request into what matching compares, `matchers.py`
 holds the named matchers, `index.py` files recorded requests for constant-time lookup, `bindings.py` maps this
 run's credentials and transaction ids to the recorded ones, `replayer.py` ties these together, `pushes.py` re-sends
-the recorded notifications, `state.py` keeps what happened, `policy.py` says what a miss is answered, and `app.py`
-is the Starlette application.
+the recorded notifications, `state.py` keeps what happened, `policy.py` says what a miss is answered,
+`passthrough.py` sends misses to a real homeserver, `host.py` is the object behind the app, and `app.py` is the
+Starlette application.
 """
 
 from mockmx.replay.app import create_replay_app
+from mockmx.replay.host import ReplayHost
 from mockmx.replay.matchers import Difference
 from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.replay.pushes import PushResult
@@ -19,6 +21,7 @@ __all__ = [
     "NearMiss",
     "PushResult",
     "ReplayError",
+    "ReplayHost",
     "ReplayState",
     "UnmatchedPolicy",
     "create_replay_app",

@@ -10,7 +10,7 @@ from mockmx import __version__
 from mockmx.collection import freeze_survivors
 from mockmx.record import Leg, Recording, RecordingError, load_recording
 from mockmx.replay.app import create_replay_app
-from mockmx.replay.extend import RecordingExtension
+from mockmx.replay.host import ReplayHost
 from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.replay.state import ReplayState
 from mockmx.server import MockServer, server_config
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"mockmx replay: {error}", file=sys.stderr)
         return 2
-    state: ReplayState = app.state.replay
+    host = ReplayHost.of(app)
+    state = host.state
     freeze_survivors()  # the recording stays in memory: full collections need not walk it again and again
     config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
     server = MockServer(
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if not server.started:
         return 2
     print(f"mockmx replay: {state.summary()}", flush=True)
-    extension: RecordingExtension | None = app.state.extension
+    extension = host.extension
     if extension is not None:
         written = f"written to {extension.out}" if extension.written else f"nothing written to {extension.out}"
         print(f"mockmx replay: {extension.written} new flows passed through, {written}", flush=True)

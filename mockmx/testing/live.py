@@ -15,11 +15,13 @@ from starlette.applications import Starlette
 from mockmx.app import create_app
 from mockmx.homeserver.rooms import Event, Room
 from mockmx.homeserver.server import Homeserver
+from mockmx.hosting import hosted_as
 from mockmx.push.gateway import Gateway
 from mockmx.scenario.loader import default_scenario
 from mockmx.scenario.model import Scenario
 from mockmx.testing.threaded import QuickMockServer, config_for, serving
 from mockmx.verify import DEFAULT_IGNORE, assert_notifications, describe, differences, notifications_of
+from mockmx.world import Mock
 
 JsonDict = dict[str, Any]
 POLL = 0.01  # seconds between looks at the journal while waiting for a push
@@ -30,6 +32,7 @@ class MockmxServer:
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
+        self.mock = hosted_as(app, Mock)
         self.url = ""  # set once the server is bound
         self._events: list[Event] = []
         self._events_lock = threading.Lock()
@@ -42,19 +45,16 @@ class MockmxServer:
     @property
     def homeserver(self) -> Homeserver:
         """The mock's state (users, rooms, pushers): read it, or change it as the API would."""
-        hs: Homeserver = self.app.state.homeserver
-        return hs
+        return self.mock.world.homeserver
 
     @property
     def gateway(self) -> Gateway:
         """The push gateway's journal, entries with their metadata (`seq`, `received_ts`, `retries`, ...)."""
-        gateway: Gateway = self.app.state.gateway
-        return gateway
+        return self.mock.world.gateway
 
     @property
     def scenario(self) -> Scenario:
-        scenario: Scenario = self.app.state.scenario
-        return scenario
+        return self.mock.world.scenario
 
     def client(self, token: str | None = None, *, timeout: float = 10.0) -> httpx.Client:
         """An httpx client for this mock, sending `token` as a Bearer token when given; close it (or use `with`)."""

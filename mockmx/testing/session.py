@@ -7,13 +7,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from starlette.applications import Starlette
 
 from mockmx.record import Recording, RecordingError, load_recording
-from mockmx.replay import Miss, ReplayState, UnmatchedPolicy, create_replay_app
-from mockmx.replay.extend import RecordingExtension
+from mockmx.replay import Miss, ReplayHost, ReplayState, UnmatchedPolicy, create_replay_app
 from mockmx.replay.pushes import push_url
 from mockmx.testing.config import MockmxConfig
 from mockmx.testing.live import MockmxServer, running_mock
@@ -35,7 +34,7 @@ class RecordedSession:
     recording: bool  # True: `url` is `mockmx record` in front of the real homeserver, writing `path`
     url: str
     push_url: str | None = None  # for a pusher's data.url: the recorder's push leg, or (replaying) the gateway
-    app: Starlette | None = None  # while replaying: the replay app (its state at app.state.replay)
+    app: Starlette | None = None  # while replaying: the replay app (`ReplayHost.of(app)`)
     gateway: MockmxServer | None = None  # the mock gateway pushes go to, unless push_to names another
 
     def notifications(self, **filters: str) -> list[dict[str, Any]]:
@@ -47,7 +46,7 @@ class RecordedSession:
     @property
     def state(self) -> ReplayState | None:
         """What the replay did (answered flows, misses, re-sent pushes); None while recording."""
-        return cast(ReplayState, self.app.state.replay) if self.app is not None else None
+        return ReplayHost.of(self.app).state if self.app is not None else None
 
     @property
     def misses(self) -> list[Miss]:
@@ -147,7 +146,7 @@ def _replaying(
         # The replay app offers what MockServer needs, so pending long polls end at once at shutdown.
         url = stack.enter_context(serving(QuickMockServer(config_for(app)), name="mockmx-replay"))
         yield RecordedSession(path, False, url, push_url=push_url(push_to, NOTIFY_PATH), app=app, gateway=gateway)
-    extension = cast(RecordingExtension | None, app.state.extension)
+    extension = ReplayHost.of(app).extension
     if extension is not None:
         extension.close()
         if extension.written and keep():

@@ -1,0 +1,78 @@
+"""Reading a request: a header without building `Headers`, the body within a size limit, JSON objects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from mockmx.errors import Codes, MatrixError
+
+MAX_BODY_BYTES = 1 << 20  # far above any valid client request (events stop at 64 KiB); the rest is refused unread
+# Bodies nested deeper are refused, so that echoing them back can never come near the recursion limit. Only
+# bodies with more brackets than _DEPTH_SUSPECT are measured: fewer cannot nest deep enough to matter.
+MAX_JSON_DEPTH = 64
+_DEPTH_SUSPECT = 128
+
+
+def header(request: Request, name: bytes) -> str | None:
+    """The first value of the header `name` (lower case, as ASGI servers give names), without building `Headers`."""
+    headers: list[tuple[bytes, bytes]] = request.scope["headers"]
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def read_body(request: Request) -> bytes:
+    length = header(request, b"content-length") or ""
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# Made once: json.loads with any option builds a new decoder per call, a cost on every request with a body.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object: M_NOT_JSON when it is not JSON, M_BAD_JSON when it is not an object."""
+    try:
+        # What json.loads does with bytes: UTF-8, -16 or -32, told apart by the first bytes.
+        value = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+    except (ValueError, RecursionError):
+        raise MatrixError(400, "Content not JSON.", Codes.NOT_JSON) from None
+    if not isinstance(value, dict):
+        raise MatrixError(400, "Content must be a JSON object.", Codes.BAD_JSON)
+    if body.count(b"[") + body.count(b"{") > _DEPTH_SUSPECT and _depth(value) > MAX_JSON_DEPTH:
+        raise MatrixError(400, "JSON nested too deeply", Codes.BAD_JSON)
+    return value
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    return parse_json_object(await read_body(request))
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
