@@ -25,6 +25,7 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode, ReverseMode
 
 from mockmx import __version__
+from mockmx.hosting import http_url
 from mockmx.record.redact import DEFAULT_FIELDS, Redactor
 from mockmx.record.writer_process import Setup, Snapshot, WriterProcess
 
@@ -93,8 +94,7 @@ class Recorder:
             mode = instance.mode
             if isinstance(mode, ReverseMode):
                 for host, port, *_ in instance.listen_addrs:
-                    host = f"[{host}]" if ":" in host else host
-                    logger.info(f"  {self._leg_of(mode)} leg: http://{host}:{port} -> {mode.data}")
+                    logger.info(f"  {self._leg_of(mode)} leg: {http_url(host, port)} -> {mode.data}")
 
     def request(self, flow: http.HTTPFlow) -> None:
         self._in_flight[flow.id] = flow
