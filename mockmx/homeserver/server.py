@@ -10,9 +10,11 @@ from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.accounts import Accounts
 from mockmx.homeserver.notifier import Notifier
 from mockmx.homeserver.pushers import Pusher, Pushers
+from mockmx.homeserver.receipts import Receipts
 from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
 from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.homeserver.tokens import StreamToken
+from mockmx.homeserver.typing import Typing
 from mockmx.scenario.model import RoomSpec, Scenario
 
 ROOM_VERSION = "10"
@@ -38,6 +40,9 @@ class Homeserver:
         # Called with (room, event) for every stored event: how pushing (and later, recording) hooks in.
         self.listeners: list[Callable[[Room, Event], None]] = []
         self.pos = 0
+        # Typing and receipts take stream positions of their own, from the one counter room events use.
+        self.typing = Typing(clock_ms=clock_ms, notifier=self.notifier, advance=self.advance)
+        self.receipts = Receipts(notifier=self.notifier, advance=self.advance)
         for user in scenario.users:
             self.accounts.add_user(user)
             for pusher in user.pushers:
@@ -66,6 +71,11 @@ class Homeserver:
         return user_id[1:].split(":", 1)[0]
 
     # -- writing --------------------------------------------------------------------------------------------
+
+    def advance(self) -> int:
+        """The next stream position, for a change that is not a room event (typing, a receipt, account data)."""
+        self.pos += 1
+        return self.pos
 
     def send_event(
         self,
