@@ -9,7 +9,6 @@ from typing import Any
 
 from mockmx.scenario.model import PusherSpec
 
-NOTIFY_PATH = "/_matrix/push/v1/notify"
 
 
 @dataclass

@@ -19,11 +19,11 @@ from mockmx import __version__
 from mockmx.homeserver.pushers import Pusher
 from mockmx.homeserver.rooms import Event, Room
 from mockmx.homeserver.server import Homeserver
+from mockmx.push.protocol import PUSH_TIMEOUT_SECONDS
 from mockmx.push.rules import priority, tweaks_for
 from mockmx.scenario.model import PushSpec
 
 log = logging.getLogger(__name__)
-PUSH_TIMEOUT_SECONDS = 10
 
 
 class PushSender:

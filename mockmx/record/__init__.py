@@ -7,7 +7,8 @@ pipes each completed flow to. `loader.py` reads a file back into the `model.py` 
 (YAML through `fastyaml.py`), checked against `schema.json`. The format is described in docs/recording-format.md.
 """
 
-from mockmx.record.loader import RecordingError, load_recording, load_recording_text
+from mockmx.problems import RecordingError
+from mockmx.record.loader import load_recording, load_recording_text
 from mockmx.record.model import Flow, Leg, Recording
 
 __all__ = ["Flow", "Leg", "Recording", "RecordingError", "load_recording", "load_recording_text"]

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from mockmx.scenario.document import render_path
+from mockmx.jsonpath import render_path
 
 # Top-level response fields that introduce an id or a stream token later requests may carry.
 RETURNED_FIELDS = ("event_id", "room_id", "filter_id", "next_batch", "prev_batch", "start", "end", "next_token")

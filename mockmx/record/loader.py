@@ -13,21 +13,13 @@ import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
+from mockmx.jsonpath import JsonPath, render_path
+from mockmx.problems import Problem, RecordingError
 from mockmx.record.fastyaml import Loader, load_yaml
 from mockmx.record.model import Flow, Leg, Links, Recording, Request, Response
 from mockmx.record.writer import WRITER_LINE
-from mockmx.scenario.document import JsonPath, render_path
-from mockmx.scenario.problems import Problem
 
 __all__ = ["RecordingError", "load_recording", "load_recording_text"]
-
-
-class RecordingError(ValueError):
-    """A recording file that does not load; `problems` lists everything wrong with it, in file order."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(map(str, problems)))
 
 
 def load_recording(path: str | os.PathLike[str]) -> Recording:

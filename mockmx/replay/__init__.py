@@ -12,8 +12,7 @@ from mockmx.replay.app import create_replay_app
 from mockmx.replay.host import ReplayHost
 from mockmx.replay.matchers import Difference
 from mockmx.replay.policy import UnmatchedPolicy
-from mockmx.replay.pushes import PushResult
-from mockmx.replay.state import Miss, NearMiss, ReplayError, ReplayState
+from mockmx.replay.state import Miss, NearMiss, PushResult, ReplayError, ReplayState
 
 __all__ = [
     "Difference",

@@ -14,9 +14,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockmx.jsonpath import render_path
 from mockmx.replay.bindings import Bindings
 from mockmx.replay.shape import Shape, Slot
-from mockmx.scenario.document import render_path
 
 
 class _Missing:

@@ -13,59 +13,19 @@ import bisect
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from mockmx.jsonpath import render_path
+from mockmx.push.protocol import PUSH_TIMEOUT_SECONDS
 from mockmx.record.model import Flow, Leg, Recording
 from mockmx.replay.matchers import first_difference, show
-from mockmx.replay.state import ReplayState
-from mockmx.scenario.document import render_path
+from mockmx.replay.state import PushResult, ReplayState
 
 log = logging.getLogger(__name__)
-PUSH_TIMEOUT_SECONDS = 10
 STOP_GRACE_SECONDS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class PushResult:
-    """One re-sent notification: which recorded push flow, after which client flow, and how the gateway answered."""
-
-    flow_id: int
-    trigger: int
-    url: str
-    event_id: str | None
-    status: int | None
-    body: Any
-    differences: tuple[str, ...]  # the answer against the recorded one; empty when alike
-    error: str | None = None  # no answer at all
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences and self.error is None
-
-    def __str__(self) -> str:
-        what = f"push flow {self.flow_id} ({self.event_id or 'no event id'}) to {self.url}"
-        if self.error is not None:
-            return f"{what}: no answer: {self.error}"
-        if self.differences:
-            return f"{what}: the gateway answered otherwise: " + "; ".join(self.differences)
-        return f"{what}: answered as recorded"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "flow": self.flow_id,
-            "trigger": self.trigger,
-            "url": self.url,
-            "event_id": self.event_id,
-            "status": self.status,
-            "body": self.body,
-            "differences": list(self.differences),
-            "error": self.error,
-            "ok": self.ok,
-        }
 
 
 def push_triggers(recording: Recording, returned: Mapping[str, int]) -> dict[int, list[Flow]]:
@@ -117,7 +77,7 @@ class PushReplayer:
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._worker = asyncio.get_running_loop().create_task(self._work(self._queue))
-        self.state._push_queued(len(pushes))
+        self.state.push_queued(len(pushes))
         for push in pushes:
             self._queue.put_nowait((flow_id, push))
 
@@ -140,7 +100,7 @@ class PushReplayer:
             except Exception as exc:  # a bug here must not silence every later push
                 log.exception("replaying push flow %s failed", push.id)
                 result = PushResult(push.id, trigger, self.push_to, None, None, None, (), f"replay error: {exc!r}")
-            self.state._push_done(result)
+            self.state.push_done(result)
             queue.task_done()
 
     async def _send(self, trigger: int, push: Flow) -> PushResult:

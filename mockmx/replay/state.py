@@ -1,22 +1,58 @@
-"""What a replay did, for tests to assert on (`app.state.replay`): the flows it answered, the requests it could not
+"""What a replay did, for tests to assert on (`ReplayHost.state`): the flows it answered, the requests it could not
 match with their near misses, and the notifications it re-sent with the gateway's verdicts."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mockmx.record.model import Flow, Leg, Recording
 from mockmx.replay.matchers import Difference
 from mockmx.replay.policy import UnmatchedPolicy
 
-if TYPE_CHECKING:
-    from mockmx.replay.pushes import PushResult
-
 
 class ReplayError(AssertionError):
     """A replay that did not go as recorded: requests that matched nothing, or a gateway that answered otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    """One re-sent notification: which recorded push flow, after which client flow, and how the gateway answered."""
+
+    flow_id: int
+    trigger: int
+    url: str
+    event_id: str | None
+    status: int | None
+    body: Any
+    differences: tuple[str, ...]  # the answer against the recorded one; empty when alike
+    error: str | None = None  # no answer at all
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences and self.error is None
+
+    def __str__(self) -> str:
+        what = f"push flow {self.flow_id} ({self.event_id or 'no event id'}) to {self.url}"
+        if self.error is not None:
+            return f"{what}: no answer: {self.error}"
+        if self.differences:
+            return f"{what}: the gateway answered otherwise: " + "; ".join(self.differences)
+        return f"{what}: answered as recorded"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow_id,
+            "trigger": self.trigger,
+            "url": self.url,
+            "event_id": self.event_id,
+            "status": self.status,
+            "body": self.body,
+            "differences": list(self.differences),
+            "error": self.error,
+            "ok": self.ok,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +162,11 @@ class ReplayState:
             "pushes": [push.to_dict() for push in self.pushes],
         }
 
-    def _push_queued(self, count: int) -> None:
+    def push_queued(self, count: int) -> None:
         with self._progress:
             self._pushes_queued += count
 
-    def _push_done(self, result: PushResult) -> None:
+    def push_done(self, result: PushResult) -> None:
         with self._progress:
             self.pushes.append(result)
             self._progress.notify_all()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from mockmx.scenario.document import Document, JsonPath
+from mockmx.jsonpath import JsonPath
+from mockmx.scenario.document import Document
 from mockmx.scenario.durations import duration
 from mockmx.scenario.fault_rules import fault_rule
 from mockmx.scenario.model import (

@@ -12,9 +12,8 @@ from typing import Any
 
 import yaml
 
-from mockmx.scenario.problems import Problem
-
-JsonPath = tuple[str | int, ...]
+from mockmx.jsonpath import JsonPath, render_path
+from mockmx.problems import Problem
 
 _TAG = "tag:yaml.org,2002:"
 _JSON_SCALAR_TAGS = frozenset(_TAG + name for name in ("null", "bool", "int", "float", "str"))
@@ -164,16 +163,3 @@ class Document:
 
 def _position(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
-
-
-def render_path(path: JsonPath) -> str:
-    """`rooms[0].members[2]`; keys that are not identifiers as `to_device['@bob:localhost']`."""
-    parts: list[str] = []
-    for step in path:
-        if isinstance(step, int):
-            parts.append(f"[{step}]")
-        elif step.isidentifier():
-            parts.append(f".{step}" if parts else step)
-        else:
-            parts.append(f"[{step!r}]")
-    return "".join(parts)

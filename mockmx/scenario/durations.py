@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mockmx.scenario.document import Document, JsonPath
+from mockmx.jsonpath import JsonPath
+from mockmx.scenario.document import Document
 
 # The same shape as the `duration` pattern in schema.json, which has already checked the text.
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")

@@ -12,10 +12,10 @@ import functools
 import os
 from importlib import resources
 
+from mockmx.problems import Problem, ScenarioError
 from mockmx.scenario.builder import Builder
 from mockmx.scenario.document import Document
 from mockmx.scenario.model import Scenario
-from mockmx.scenario.problems import Problem, ScenarioError
 from mockmx.scenario.schema import check_schema
 
 __all__ = ["Problem", "ScenarioError", "default_scenario", "load_scenario", "load_scenario_text"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from mockmx.scenario.document import Document, JsonPath
+from mockmx.jsonpath import JsonPath
+from mockmx.scenario.document import Document
 from mockmx.scenario.durations import duration, show_seconds
 from mockmx.scenario.model import PusherSpec, PushSpec, RejectSpec
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from mockmx.scenario.document import Document, JsonPath
+from mockmx.jsonpath import JsonPath
+from mockmx.scenario.document import Document
 
 _TYPE_WORDS = {
     "string": "a string",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-NOTIFY_PATH = "/_matrix/push/v1/notify"
+from mockmx.push.protocol import NOTIFY_PATH
 
 
 @dataclass

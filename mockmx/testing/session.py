@@ -11,13 +11,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from mockmx.push.protocol import NOTIFY_PATH
 from mockmx.record import Recording, RecordingError, load_recording
 from mockmx.replay import Miss, ReplayHost, ReplayState, UnmatchedPolicy, create_replay_app
 from mockmx.replay.pushes import push_url
 from mockmx.testing.config import MockmxConfig
 from mockmx.testing.live import MockmxServer, running_mock
 from mockmx.testing.record_mode import RecordMode
-from mockmx.testing.recorder import NOTIFY_PATH, running_recorder
+from mockmx.testing.recorder import running_recorder
 from mockmx.testing.threaded import QuickMockServer, config_for, serving
 
 

@@ -10,7 +10,7 @@ import ast
 import re
 from collections.abc import Iterable
 
-from mockmx.scenario.document import JsonPath, render_path
+from mockmx.jsonpath import JsonPath, render_path
 
 __all__ = ["DEFAULT_IGNORE", "IgnoreList", "JsonPath", "render_path"]
 

@@ -11,11 +11,10 @@ import yaml
 
 from mockmx.errors import MatrixError
 from mockmx.push.gateway import Gateway, Notification
+from mockmx.push.protocol import NOTIFY_PATH
 from mockmx.push.validate import validate_notification
 from mockmx.record import Leg, Recording, RecordingError, load_recording_text
 from mockmx.replay import ReplayState
-
-NOTIFY_PATH = "/_matrix/push/v1/notify"
 
 
 def notifications_of(source: Any) -> list[dict[str, Any]]:
