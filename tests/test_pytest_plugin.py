@@ -215,6 +215,10 @@ def test_the_closest_marker_wins(pytester: pytest.Pytester) -> None:
         ),
         ("upstream='localhost:8008'", "upstream: expected an http:// or https:// URL, got 'localhost:8008'"),
         ("strict='yes'", "strict: expected true or false, got 'yes'"),
+        (
+            "unmatched='nope'",
+            "unmatched: unknown unmatched-request policy 'nope': expected one of '404', 'error', 'passthrough'",
+        ),
         ("'x.yaml'", "takes keyword arguments only"),
     ],
 )

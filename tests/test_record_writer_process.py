@@ -19,7 +19,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from mitmproxy.test import tflow
 
-from mockmx.record import load_recording
+from mockmx.record import Leg, load_recording
 from mockmx.record.capture import capture
 from mockmx.record.links import Linker
 from mockmx.record.redact import DEFAULT_FIELDS, Redactor
@@ -48,10 +48,10 @@ def _flow(url: str, *, answer: bytes) -> http.HTTPFlow:
 def _write(path: Path, flows: list[http.HTTPFlow], *, unfinished: list[http.HTTPFlow] | None = None) -> None:
     async def main() -> None:
         writer = WriterProcess(_setup(path))
-        snapshots = [Snapshot.of(flow, flow_id=n, leg="client") for n, flow in enumerate(flows, start=1)]
+        snapshots = [Snapshot.of(flow, flow_id=n, leg=Leg.CLIENT) for n, flow in enumerate(flows, start=1)]
         await asyncio.gather(*(writer.append(snapshot) for snapshot in snapshots))
         last = [
-            Snapshot.of(flow, flow_id=n, leg="client", error="unfinished")
+            Snapshot.of(flow, flow_id=n, leg=Leg.CLIENT, error="unfinished")
             for n, flow in enumerate(unfinished or [], start=len(flows) + 1)
         ]
         writer.finish(last)
@@ -64,7 +64,7 @@ def test_a_flow_is_recorded_as_the_recorder_captured_it(tmp_path: Path) -> None:
     body = json.dumps({"next_batch": "s1", "rooms": {}}).encode()
     flow = _flow("http://127.0.0.1:8008/_matrix/client/v3/sync?since=s0", answer=gzip.compress(body))
     flow.response.headers["content-encoding"] = "gzip"  # type: ignore[union-attr]
-    expected: dict[str, Any] = Redactor().redact(capture(flow, flow_id=1, leg="client", started=STARTED))
+    expected: dict[str, Any] = Redactor().redact(capture(flow, flow_id=1, leg=Leg.CLIENT, started=STARTED))
     expected["links"] = Linker().links(expected)
 
     _write(path, [flow])

@@ -27,8 +27,6 @@ async def send_message(request: Request) -> Response:
         if len(body) + envelope > MAX_EVENT_BYTES:
             raise MatrixError(413, "Event too large", Codes.TOO_LARGE)
         content = parse_json_object(body)
-        if not room_id.startswith("!") or ":" not in room_id:
-            raise MatrixError(403, f"User {session.user_id} not in room {room_id}", Codes.FORBIDDEN)
         event = homeserver(request).send_message(
             room_id, session.user_id, event_type, content, (session.device_id, txn_id)
         )

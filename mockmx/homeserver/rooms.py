@@ -82,9 +82,6 @@ class Room:
         start = bisect_right(self.positions, pos)
         return self.timeline[start : None if limit is None else start + limit]
 
-    def count_after(self, pos: int) -> int:
-        return len(self.positions) - bisect_right(self.positions, pos)
-
     def state_content(self, event_type: str, state_key: str = "") -> JsonDict:
         event = self.state.get((event_type, state_key))
         return event.content if event is not None else {}

@@ -26,6 +26,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode, ReverseMode
 
 from mockmx import __version__
 from mockmx.hosting import http_url
+from mockmx.record.model import Leg, Secrets
 from mockmx.record.redact import DEFAULT_FIELDS, Redactor
 from mockmx.record.writer_process import Setup, Snapshot, WriterProcess
 
@@ -165,16 +166,16 @@ class Recorder:
         options = ctx.options
         return options.mockmx_keep_secrets, tuple(options.mockmx_redact_fields), tuple(options.mockmx_keep_fields)
 
-    def _leg_of(self, mode: ProxyMode) -> str:
+    def _leg_of(self, mode: ProxyMode) -> Leg:
         modes = ctx.options.mode
-        return "client" if not modes or mode.full_spec == modes[0] else "push"
+        return Leg.CLIENT if not modes or mode.full_spec == modes[0] else Leg.PUSH
 
     def _header(self) -> dict[str, Any]:
         upstreams: dict[str, str] = {}
         for spec in ctx.options.mode:
             mode = ProxyMode.parse(spec)
             if isinstance(mode, ReverseMode):
-                upstreams.setdefault(self._leg_of(mode), mode.data)
+                upstreams.setdefault(self._leg_of(mode).value, mode.data)
         return {
             "mockmx_recording": 1,
             "started_at": datetime.fromtimestamp(self.started, UTC)
@@ -182,7 +183,7 @@ class Recorder:
             .replace("+00:00", "Z"),
             "recorder": f"mockmx {__version__}, mitmproxy {mitmproxy.version.VERSION}",
             "upstreams": upstreams,
-            "secrets": "kept" if ctx.options.mockmx_keep_secrets else "redacted",
+            "secrets": (Secrets.KEPT if ctx.options.mockmx_keep_secrets else Secrets.REDACTED).value,
         }
 
     def _close(self) -> None:

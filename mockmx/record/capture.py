@@ -8,12 +8,13 @@ from urllib.parse import urlsplit
 from mitmproxy import http
 
 from mockmx.record.entry import MultiMap, body_fields, kept_headers, multimap, seconds
+from mockmx.record.model import Leg
 
 
-def capture(flow: http.HTTPFlow, *, flow_id: int, leg: str, started: float) -> dict[str, Any]:
+def capture(flow: http.HTTPFlow, *, flow_id: int, leg: Leg, started: float) -> dict[str, Any]:
     """The entry for `flow`, timed from `started` (a Unix time); `error` when it has no complete response."""
     request = flow.request
-    entry: dict[str, Any] = {"id": flow_id, "leg": leg, "at": seconds(request.timestamp_start - started)}
+    entry: dict[str, Any] = {"id": flow_id, "leg": leg.value, "at": seconds(request.timestamp_start - started)}
     response = flow.response
     if response is not None and response.timestamp_end is not None:
         entry["took"] = seconds(response.timestamp_end - request.timestamp_start)

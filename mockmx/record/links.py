@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from mockmx.jsonpath import render_path
+from mockmx.record.model import Leg
 
 # Top-level response fields that introduce an id or a stream token later requests may carry.
 RETURNED_FIELDS = ("event_id", "room_id", "filter_id", "next_batch", "prev_batch", "start", "end", "next_token")
@@ -37,7 +38,7 @@ class Linker:
         segments = [unquote(segment) for segment in request["path"].split("/")]
         if txn_id := transaction_id(segments):
             links["txn_id"] = txn_id
-        returned = returned_values(response) if entry["leg"] == "client" else {}
+        returned = returned_values(response) if entry["leg"] == Leg.CLIENT else {}
         if returned:
             links["returned"] = returned
         passed = self._passed(request.get("query", {}))

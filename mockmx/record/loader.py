@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from mockmx.jsonpath import JsonPath, render_path
 from mockmx.problems import Problem, RecordingError
 from mockmx.record.fastyaml import Loader, load_yaml
-from mockmx.record.model import Flow, Leg, Links, Recording, Request, Response
+from mockmx.record.model import Flow, Leg, Links, Recording, Request, Response, Secrets
 from mockmx.record.writer import WRITER_LINE
 
 __all__ = ["RecordingError", "load_recording", "load_recording_text"]
@@ -56,7 +56,7 @@ def load_recording_text(text: str, source: str = "<string>") -> Recording:
         source=source,
         started_at=data["started_at"],
         upstreams=data["upstreams"],
-        secrets=data.get("secrets", "redacted"),
+        secrets=Secrets(data.get("secrets", Secrets.REDACTED)),
         flows=[_flow(flow) for flow in data["flows"] or []],
         torn_tail=torn_tail,
     )

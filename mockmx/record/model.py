@@ -18,6 +18,13 @@ class Leg(StrEnum):
     PUSH = "push"  # the homeserver's requests to the push gateway
 
 
+class Secrets(StrEnum):
+    """What a recording did with credentials (its header's `secrets`)."""
+
+    REDACTED = "redacted"  # replaced by placeholders such as `<token:1>`
+    KEPT = "kept"  # recorded as they were (`mockmx record --keep-secrets`)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Message:
     """What requests and responses share: headers and a body kept as JSON, text or base64 (or none)."""
@@ -85,7 +92,7 @@ class Recording:
     source: str
     started_at: str
     upstreams: dict[str, str]
-    secrets: str
+    secrets: Secrets
     flows: list[Flow]
     torn_tail: int | None = None  # the line where a flow cut short by a kill began; it is not in `flows`
 

@@ -34,6 +34,7 @@ from mitmproxy import flow as mitmproxy_flow
 
 from mockmx.record.capture import capture
 from mockmx.record.links import Linker
+from mockmx.record.model import Leg
 from mockmx.record.redact import Redactor
 from mockmx.record.writer import RecordingWriter
 
@@ -56,13 +57,13 @@ class Snapshot:
     """A flow as it completed: its id and leg, mitmproxy's state of its request and response, and its error."""
 
     id: int
-    leg: str
+    leg: Leg
     request: dict[str, Any]
     response: dict[str, Any] | None
     error: str | None
 
     @classmethod
-    def of(cls, flow: http.HTTPFlow, *, flow_id: int, leg: str, error: str | None = None) -> Snapshot:
+    def of(cls, flow: http.HTTPFlow, *, flow_id: int, leg: Leg, error: str | None = None) -> Snapshot:
         """`flow` as it is now; `error`, when given, in place of the flow's own."""
         if error is None and flow.error is not None:
             error = flow.error.msg

@@ -18,6 +18,7 @@ from mockmx.errors import Codes, MatrixError
 from mockmx.hosting import attach
 from mockmx.record import Recording, load_recording
 from mockmx.record.entry import multimap
+from mockmx.record.model import Secrets
 from mockmx.replay.extend import RecordingExtension
 from mockmx.replay.host import ReplayHost
 from mockmx.replay.passthrough import Passthrough
@@ -130,7 +131,7 @@ async def _answer(request: Request) -> Response:
             if (flow.error or "").startswith("unfinished"):
                 await replayer.hold_unanswered(long_poll or None)
             raise MatrixError(502, f"mockmx replay: the recorded request got no answer ({flow.error})")
-        if host.passthrough is not None and replayer.recording.secrets != "kept":
+        if host.passthrough is not None and replayer.recording.secrets is not Secrets.KEPT:
             await host.passthrough.sign_in(request, flow, url, content)
         await replayer.hold(entry, long_poll)
         return replayer.respond(entry)

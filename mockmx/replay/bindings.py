@@ -64,6 +64,3 @@ class Bindings:
     def live_txn(self, session: str | None, recorded: str) -> str:
         """The client's transaction id for a recorded one (in a sync's `unsigned.transaction_id`), else itself."""
         return self._txn_live.get((session, recorded), recorded)
-
-    def txn_is_bound(self, session: str | None, live: str) -> bool:
-        return (session, live) in self._txn_recorded

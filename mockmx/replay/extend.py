@@ -19,7 +19,7 @@ from typing import Any
 
 from mockmx.record.entry import MultiMap, body_fields, seconds
 from mockmx.record.links import Linker
-from mockmx.record.model import Recording
+from mockmx.record.model import Leg, Recording, Secrets
 from mockmx.record.redact import DEFAULT_FIELDS, PLACEHOLDER, Redactor
 from mockmx.record.writer import RecordingWriter, appendable
 from mockmx.replay.bindings import Bindings
@@ -65,7 +65,7 @@ class RecordingExtension:
         self.bindings = bindings
         self.linker = Linker(returned)
         self.redactor: Redactor | None = None
-        if recording.secrets != "kept":
+        if recording.secrets is not Secrets.KEPT:
             self.redactor = Redactor.configured(redact=[name for name in secret_fields if name not in DEFAULT_FIELDS])
             for found in PLACEHOLDER.finditer(self.text):
                 self.redactor.count_past(found[0])
@@ -98,7 +98,7 @@ class RecordingExtension:
         response_type = exchange.response_headers.get("content-type")
         entry: dict[str, Any] = {
             "id": self.next_id,
-            "leg": "client",
+            "leg": Leg.CLIENT.value,
             "at": seconds(exchange.began - self.started),
             "took": seconds(exchange.ended - exchange.began),
             "request": {

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mockmx.record import Recording, load_recording
+from mockmx.replay.policy import UnmatchedPolicy
 from mockmx.scenario.loader import default_scenario, load_scenario, load_scenario_text
 from mockmx.scenario.model import Scenario
 from mockmx.testing.record_mode import RecordMode
@@ -32,7 +33,7 @@ class MockmxConfig:
     upstream: str | None = None  # the real homeserver to record against
     push_to: str | None = None  # the push gateway: replayed pushes go there; when recording, the push leg does
     strict: bool = False  # a request the recording does not hold fails the test
-    unmatched: str | None = None  # what the replay answers such a request with (mockmx.replay's policies)
+    unmatched: UnmatchedPolicy | None = None  # what the replay answers such a request with
 
 
 NAMES = tuple(field.name for field in fields(MockmxConfig))
@@ -65,6 +66,8 @@ def _check(name: str, value: Any, base: Path) -> Any:
         return None
     if name == "record_mode":
         return RecordMode.parse(value)
+    if name == "unmatched":
+        return UnmatchedPolicy.parse(value)
     if name == "strict":
         if not isinstance(value, bool):
             raise TypeError(f"expected true or false, got {value!r}")
