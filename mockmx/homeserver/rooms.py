@@ -7,6 +7,9 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockmx.homeserver.history import History
+from mockmx.homeserver.relations import Relations
+
 # A client-visible event, as the client-server API serializes it.
 JsonDict = dict[str, Any]
 
@@ -23,12 +26,15 @@ class Event:
     state_key: str | None = None
     # (device_id, txn_id) of the send that made it, so the sender's own device sees its transaction id echoed.
     txn: tuple[str, str] | None = None
+    redacted_because: Event | None = None  # the m.room.redaction that stripped `content`, once redacted
 
     def serialize(self, now_ms: int, viewer: tuple[str, str] | None = None) -> JsonDict:
         """The event as `viewer` (user id, device id) sees it: the sending device also gets its transaction id."""
         unsigned: JsonDict = {"age": max(0, now_ms - self.origin_server_ts)}
         if self.txn is not None and viewer == (self.sender, self.txn[0]):
             unsigned["transaction_id"] = self.txn[1]
+        if self.redacted_because is not None:
+            unsigned["redacted_because"] = self.redacted_because.serialize(now_ms, viewer)
         event: JsonDict = {
             "event_id": self.event_id,
             "room_id": self.room_id,
@@ -40,6 +46,9 @@ class Event:
         }
         if self.state_key is not None:
             event["state_key"] = self.state_key
+        if self.type == "m.room.redaction" and "redacts" in self.content:
+            # Room version 11 moved `redacts` into the content; Synapse serves it in both places for every version.
+            event["redacts"] = self.content["redacts"]
         return event
 
     def stripped(self) -> JsonDict:
@@ -60,10 +69,16 @@ class Room:
     state: dict[tuple[str, str], Event] = field(default_factory=dict)
     joined: set[str] = field(default_factory=set)
     invited: set[str] = field(default_factory=set)
+    by_id: dict[str, Event] = field(default_factory=dict)
+    history: History = field(default_factory=History)  # who may read which part of the timeline
+    relations: Relations = field(default_factory=Relations)  # parent event id -> the events relating to it
 
     def append(self, event: Event) -> None:
         self.timeline.append(event)
         self.positions.append(event.pos)
+        self.by_id[event.event_id] = event
+        self.history.record(event)
+        self.relations.add(event)
         if event.state_key is not None:
             self.state[(event.type, event.state_key)] = event
             if event.type == "m.room.member":
