@@ -14,6 +14,7 @@ from mautrix.types import (
     InReplyTo,
     Membership,
     MessageType,
+    ReceiptType,
     RelatesTo,
     RoomNameStateEventContent,
     RoomTopicStateEventContent,
@@ -135,11 +136,11 @@ async def client_flow(url: str) -> dict[str, Any]:
         await bob.send_receipt(LOBBY, sent)
         receipt = await alice_saw.first(
             "bob's read receipt, seen by alice",
-            lambda e: e.type == EventType.RECEIPT and BOB in e.content.get(sent, {}).get("m.read", {}),
+            lambda e: e.type == EventType.RECEIPT and BOB in e.content.get(sent, {}).get(ReceiptType.READ, {}),
         )
         found["receipt_room"] = receipt.room_id
         await bob.set_fully_read_marker(LOBBY, sent, sent)
-        found["fully_read"] = (await bob.get_account_data(EventType.FULLY_READ, LOBBY))["event_id"]
+        found["fully_read"] = (await bob.get_account_data("m.fully_read", LOBBY))["event_id"]
 
         found["members"] = {
             user_id: member.displayname for user_id, member in (await alice.get_joined_members(LOBBY)).items()

@@ -7,6 +7,7 @@
 // Prints one JSON object saying what each side saw; on failure, exits 1 naming the step that failed.
 
 import { ClientEvent, createClient, RoomEvent, RoomMemberEvent, RoomStateEvent } from "matrix-js-sdk";
+import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 
 const LOBBY = "!lobby:localhost";
 const WAIT_MS = 15000; // for any one thing to happen
@@ -15,6 +16,8 @@ const HISTORY = 12; // messages sent before a fresh device syncs with a timeline
 // stdout carries only the result: the SDK and its dependencies log through console.
 const print = (text) => process.stdout.write(text + "\n");
 console.log = console.info = console.debug = console.error;
+// Parts of the SDK log through its global logger (a loglevel logger, at debug by default) rather than the client's.
+sdkLogger.setLevel("warn");
 
 const [baseUrl] = process.argv.slice(2);
 if (!baseUrl) {
