@@ -62,7 +62,7 @@ def ensure_js() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        sys.exit("dev.py: the tests need npm (with any Node.js) to install tests/js/package-lock.json; it is not on PATH")
+        sys.exit("dev.py: the tests need npm (any Node.js) to install tests/js/package-lock.json; it is not on PATH")
     print(f"dev.py: installing {(JS / 'package-lock.json').relative_to(ROOT)}", file=sys.stderr)
     # No install scripts: they would download binaries from outside the registry (matrix-bot-sdk's native crypto,
     # which package.json swaps for a stub anyway); Node.js 22 itself comes as a registry package.
