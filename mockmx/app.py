@@ -9,7 +9,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
-from mockmx.api import events, gateway, pushers, rooms, send, session, sync, to_device, versions
+from mockmx.api import (
+    events,
+    gateway,
+    pushers,
+    receipts,
+    rooms,
+    send,
+    session,
+    sync,
+    to_device,
+    typing_status,
+    versions,
+)
 from mockmx.faults import FaultMiddleware
 from mockmx.hosting import attach
 from mockmx.scenario.model import Scenario
@@ -39,6 +51,13 @@ CLIENT_ROUTES = [
     # -- rooms: state, members, membership, timeline --
     # -- accounts: start-up, profile, account data, presence, devices, registration --
     # -- ephemeral, directory and media --
+    Route("/rooms/{room_id:segment}/typing/{user_id:segment}", typing_status.set_typing, methods=["PUT"]),
+    Route(
+        "/rooms/{room_id:segment}/receipt/{receipt_type:segment}/{event_id:segment}",
+        receipts.receipt,
+        methods=["POST"],
+    ),
+    Route("/rooms/{room_id:segment}/read_markers", receipts.read_markers, methods=["POST"]),
 ]
 # Synapse still serves these two under the pre-r0 prefix.
 LEGACY_V1_ROUTES = [CLIENT_ROUTES[0], CLIENT_ROUTES[3]]

@@ -22,11 +22,14 @@ def sync_response(
     """The sync body, and whether it has anything to say (a long poll waits while it has not)."""
     now = hs.clock_ms()
     user_id = session.user_id
+    hs.typing.expire()  # a timeout that has passed is a change, at a position this sync's next_batch covers
     joined: JsonDict = {}
     for room_id in hs.rooms_of(user_id):
         room = hs.rooms[room_id]
-        entry = _joined_room(room, (user_id, session.device_id), since, full_state, timeline_limit, now)
+        ephemeral = _ephemeral(hs, room_id, user_id, since)
+        entry = _joined_room(room, (user_id, session.device_id), since, full_state, timeline_limit, now, ephemeral)
         if entry is not None:
+            entry["unread_notifications"] = hs.receipts.unread(room, user_id, hs.display_name(user_id))
             joined[room_id] = entry
     invited: JsonDict = {}
     for room_id in hs.invited_rooms.get(user_id, ()):
@@ -60,6 +63,7 @@ def _joined_room(
     full_state: bool,
     limit: int,
     now: int,
+    ephemeral: list[JsonDict],
 ) -> JsonDict | None:
     newly_joined = True
     if since is None or room.membership_pos(viewer[0]) > since.room_pos:
@@ -68,7 +72,7 @@ def _joined_room(
     else:
         newly_joined = False
         after = room.events_after(since.room_pos)
-        if not after and not full_state:
+        if not after and not full_state and not ephemeral:
             return None
         events = after[-limit:] if limit else []
         limited = len(after) > len(events)
@@ -85,14 +89,20 @@ def _joined_room(
             "prev_batch": str(StreamToken(max(0, first_pos - 1), 0)),
         },
         "state": {"events": [_sync_event(event, now, viewer) for event in state]},
-        "ephemeral": {"events": []},
+        "ephemeral": {"events": ephemeral},
         "account_data": {"events": []},
         "summary": {
             "m.joined_member_count": len(room.joined),
             "m.invited_member_count": len(room.invited),
         },
-        "unread_notifications": {"notification_count": 0, "highlight_count": 0},
     }
+
+
+def _ephemeral(hs: Homeserver, room_id: str, user_id: str, since: StreamToken | None) -> list[JsonDict]:
+    """The room's typing and receipts changed since the token (for a first sync: who types, and every receipt)."""
+    since_pos = since.room_pos if since is not None else None
+    events = (hs.typing.event_since(room_id, since_pos), hs.receipts.event_since(room_id, user_id, since_pos))
+    return [event for event in events if event is not None]
 
 
 def _sync_event(event: Event, now: int, viewer: tuple[str, str]) -> JsonDict:
