@@ -187,8 +187,11 @@ async function main() {
     step = "leave and rejoin";
     const left = waitFor(alice, RoomMemberEvent.Membership, (event, member) => member.roomId === LOBBY &&
         member.userId === BOB && member.membership === "leave", "bob leaving, seen by alice");
+    const leftForBob = waitFor(bob, RoomEvent.MyMembership, (room, membership) => room.roomId === LOBBY &&
+        membership === "leave", "bob's leave, in his own sync");
     await bob.leave(LOBBY);
     await left;
+    await leftForBob;
     const leftMembership = bob.getRoom(LOBBY)?.getMyMembership();
     const rejoined = waitFor(alice, RoomMemberEvent.Membership, (event, member) => member.roomId === LOBBY &&
         member.userId === BOB && member.membership === "join", "bob joining again, seen by alice");
