@@ -24,9 +24,10 @@ class Session:
 class User:
     user_id: str
     password: str | None
-    display_name: str | None
+    display_name: str | None  # None once cleared; guests start without one
     is_guest: bool = False
     devices: dict[str, str | None] = field(default_factory=dict)  # device_id -> display name
+    avatar_url: str | None = None  # an mxc:// URI
 
 
 class Accounts:
@@ -37,7 +38,8 @@ class Accounts:
         self._guest_numbers = itertools.count(1)
 
     def add_user(self, spec: UserSpec) -> None:
-        user = User(spec.user_id, spec.password, spec.display_name)
+        # As Synapse registers a user: the display name is the localpart unless one is given.
+        user = User(spec.user_id, spec.password, spec.display_name or spec.user_id[1:].split(":", 1)[0])
         self.users[spec.user_id] = user
         for device in spec.devices:
             user.devices[device.device_id] = device.display_name

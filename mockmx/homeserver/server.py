@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mockmx.errors import Codes, MatrixError
+from mockmx.homeserver.account_data import AccountData
 from mockmx.homeserver.accounts import Accounts
 from mockmx.homeserver.notifier import Notifier
+from mockmx.homeserver.presence import Presence
 from mockmx.homeserver.pushers import Pusher, Pushers
 from mockmx.homeserver.receipts import Receipts
 from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
@@ -43,6 +45,8 @@ class Homeserver:
         # Typing and receipts take stream positions of their own, from the one counter room events use.
         self.typing = Typing(clock_ms=clock_ms, notifier=self.notifier, advance=self.advance)
         self.receipts = Receipts(notifier=self.notifier, advance=self.advance)
+        self.account_data = AccountData(notifier=self.notifier, advance=self.advance)
+        self.presence = Presence(notifier=self.notifier, advance=self.advance, peers=self.peers_of)
         for user in scenario.users:
             self.accounts.add_user(user)
             for pusher in user.pushers:
@@ -63,6 +67,13 @@ class Homeserver:
 
     def rooms_of(self, user_id: str) -> set[str]:
         return self.joined_rooms.get(user_id, set())
+
+    def peers_of(self, user_id: str) -> set[str]:
+        """Everyone who shares a joined room with the user, the user included: who sees the user's presence."""
+        peers = {user_id}
+        for room_id in self.rooms_of(user_id):
+            peers |= self.rooms[room_id].joined
+        return peers
 
     def display_name(self, user_id: str) -> str:
         user = self.accounts.users.get(user_id)
