@@ -10,8 +10,10 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
 from mockmx.api import (
+    account_data,
     events,
     gateway,
+    presence,
     pushers,
     receipts,
     rooms,
@@ -50,6 +52,20 @@ CLIENT_ROUTES = [
     Route("/pushers/set", pushers.set_pusher, methods=["POST"]),
     # -- rooms: state, members, membership, timeline --
     # -- accounts: start-up, profile, account data, presence, devices, registration --
+    Route("/user/{user_id:segment}/account_data/{type:segment}", account_data.get_global, methods=["GET"]),
+    Route("/user/{user_id:segment}/account_data/{type:segment}", account_data.set_global, methods=["PUT"]),
+    Route(
+        "/user/{user_id:segment}/rooms/{room_id:segment}/account_data/{type:segment}",
+        account_data.get_room,
+        methods=["GET"],
+    ),
+    Route(
+        "/user/{user_id:segment}/rooms/{room_id:segment}/account_data/{type:segment}",
+        account_data.set_room,
+        methods=["PUT"],
+    ),
+    Route("/presence/{user_id:segment}/status", presence.get_presence, methods=["GET"]),
+    Route("/presence/{user_id:segment}/status", presence.set_presence, methods=["PUT"]),
     # -- ephemeral, directory and media --
     Route("/rooms/{room_id:segment}/typing/{user_id:segment}", typing_status.set_typing, methods=["PUT"]),
     Route(

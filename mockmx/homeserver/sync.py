@@ -6,6 +6,7 @@ from mockmx.homeserver.accounts import Session
 from mockmx.homeserver.rooms import Event, JsonDict, Room
 from mockmx.homeserver.server import Homeserver
 from mockmx.homeserver.tokens import StreamToken
+from mockmx.push.default_rules import ruleset_for
 
 DEFAULT_TIMELINE_LIMIT = 10  # Synapse's default when the filter names none
 _INVITE_STATE = ("m.room.create", "m.room.join_rules", "m.room.name", "m.room.canonical_alias", "m.room.avatar")
@@ -23,11 +24,14 @@ def sync_response(
     now = hs.clock_ms()
     user_id = session.user_id
     hs.typing.expire()  # a timeout that has passed is a change, at a position this sync's next_batch covers
+    since_pos = since.room_pos if since is not None else None
     joined: JsonDict = {}
     for room_id in hs.rooms_of(user_id):
         room = hs.rooms[room_id]
         ephemeral = _ephemeral(hs, room_id, user_id, since)
-        entry = _joined_room(room, (user_id, session.device_id), since, full_state, timeline_limit, now, ephemeral)
+        room_data = hs.account_data.room_events(user_id, room_id, since_pos)
+        viewer = (user_id, session.device_id)
+        entry = _joined_room(room, viewer, since, full_state, timeline_limit, now, ephemeral, room_data)
         if entry is not None:
             entry["unread_notifications"] = hs.receipts.unread(room, user_id, hs.display_name(user_id))
             joined[room_id] = entry
@@ -41,19 +45,29 @@ def sync_response(
     if since is not None:
         hs.to_device.acknowledge(user_id, session.device_id, since.to_device_pos)
     to_device, to_device_pos = hs.to_device.pending(user_id, session.device_id)
+    account_data = _account_data(hs, user_id, since_pos)
+    presence = hs.presence.events_for(user_id, since_pos, now)
 
     body: JsonDict = {
         "next_batch": str(StreamToken(hs.pos, to_device_pos)),
         "rooms": {"join": joined, "invite": invited, "leave": {}},
         "to_device": {"events": to_device},
-        "presence": {"events": []},
-        "account_data": {"events": []},
+        "presence": {"events": presence},
+        "account_data": {"events": account_data},
         "device_lists": {"changed": [], "left": []},
         # Synapse always sends these two (element-android needs them), so clients may rely on them.
         "device_one_time_keys_count": {"signed_curve25519": 0},
         "device_unused_fallback_key_types": [],
     }
-    return body, bool(joined or invited or to_device)
+    return body, bool(joined or invited or to_device or account_data or presence)
+
+
+def _account_data(hs: Homeserver, user_id: str, since_pos: int | None) -> list[JsonDict]:
+    """The user's global account data changed since the token; a first sync also gets the push rules (as Synapse)."""
+    events = hs.account_data.global_events(user_id, since_pos)
+    if since_pos is None:
+        events.insert(0, {"type": "m.push_rules", "content": {"global": ruleset_for(user_id)}})
+    return events
 
 
 def _joined_room(
@@ -64,6 +78,7 @@ def _joined_room(
     limit: int,
     now: int,
     ephemeral: list[JsonDict],
+    account_data: list[JsonDict],
 ) -> JsonDict | None:
     newly_joined = True
     if since is None or room.membership_pos(viewer[0]) > since.room_pos:
@@ -72,7 +87,7 @@ def _joined_room(
     else:
         newly_joined = False
         after = room.events_after(since.room_pos)
-        if not after and not full_state and not ephemeral:
+        if not after and not full_state and not ephemeral and not account_data:
             return None
         events = after[-limit:] if limit else []
         limited = len(after) > len(events)
@@ -90,7 +105,7 @@ def _joined_room(
         },
         "state": {"events": [_sync_event(event, now, viewer) for event in state]},
         "ephemeral": {"events": ephemeral},
-        "account_data": {"events": []},
+        "account_data": {"events": account_data},
         "summary": {
             "m.joined_member_count": len(room.joined),
             "m.invited_member_count": len(room.invited),
