@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCKS = {"runtime": ROOT / "requirements" / "runtime.lock", "test": ROOT / "requirements" / "test.lock"}
+PARALLEL = ["-n", "2", "--dist", "loadgroup"]
 BUILD_TOOLS = ["setuptools==80.9.0", "wheel==0.45.1"]  # pinned too: the editable install builds with them
 JS = ROOT / "tests" / "js"  # package.json and package-lock.json of the JavaScript SDK tests
 
@@ -107,7 +108,9 @@ def main(argv: list[str]) -> int:
     if command == "test":
         python = ensure("test")
         ensure_js()
-        return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT)
+        # Both cores (CI has two); the Synapse tests share one worker, so one Synapse serves the whole run.
+        parallel = [] if any(arg.startswith(("-n", "--numprocesses")) or arg == "no:xdist" for arg in args) else PARALLEL
+        return subprocess.call([str(python), "-m", "pytest", *parallel, *args], cwd=ROOT)
     if command == "lock":
         lock()
         return 0

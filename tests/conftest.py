@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -80,6 +82,32 @@ def send_text(client: httpx.Client, body: str, txn_id: str, room_id: str = LOBBY
     return event_id
 
 
+def long_poll_waiters(mock: LiveServer) -> int:
+    """How many long polls the mock holds waiting right now."""
+    while True:
+        try:
+            return mock.homeserver.notifier.waiting()
+        except RuntimeError:  # the server's thread changed the waiters while we counted: look again
+            continue
+
+
+@contextlib.contextmanager
+def polling(mock: LiveServer, request: Callable[[], Any], *, waiters: int = 1) -> Iterator[Future[Any]]:
+    """Send `request` (a long poll) from another thread; the block runs once the mock holds `waiters` more polls
+    waiting, so what it does happens while the poll waits. The future holds the poll's answer."""
+    before = long_poll_waiters(mock)
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(request)
+        deadline = time.monotonic() + 10
+        while long_poll_waiters(mock) < before + waiters:
+            if future.done():
+                raise AssertionError(f"the long poll answered without waiting: {future.result()!r}")
+            if time.monotonic() > deadline:
+                raise AssertionError("the long poll never started waiting")
+            time.sleep(0.001)
+        yield future
+
+
 def stream_end(client: httpx.Client) -> str:
     """The event stream's current end, to read only what comes after it."""
     r = client.get("/_matrix/client/v3/events", params={"timeout": 0})
@@ -119,6 +147,13 @@ def bob(mock: LiveServer) -> Iterator[httpx.Client]:
     """bob's client (device BOBPHONE) on the default mock."""
     with mock.client(BOB_PHONE_TOKEN) as client:
         yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under xdist (`--dist loadgroup`), every Synapse test goes to the same worker: one Synapse for the run.
+    for item in items:
+        if item.get_closest_marker("synapse"):
+            item.add_marker(pytest.mark.xdist_group("synapse"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
