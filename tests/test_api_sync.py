@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, send_text
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, polling, send_text
 
 SYNC = "/_matrix/client/v3/sync"
 
@@ -59,42 +57,35 @@ def test_incremental_sync_has_only_new_events(alice: httpx.Client, bob: httpx.Cl
     assert sync(bob, since=body["next_batch"], timeout=0)["rooms"]["join"] == {}
 
 
-def test_incremental_sync_long_polls_and_wakes_on_a_send(alice: httpx.Client, bob: httpx.Client) -> None:
+def test_incremental_sync_long_polls_and_wakes_on_a_send(
+    mock: LiveServer, alice: httpx.Client, bob: httpx.Client
+) -> None:
     since = sync(bob)["next_batch"]
-    timer = threading.Timer(0.5, send_text, (alice, "wake", "late"))
-    started = time.monotonic()
-    timer.start()
-    try:
-        body = sync(bob, since=since, timeout=5000)
-    finally:
-        timer.join()
-    elapsed = time.monotonic() - started
-    assert 0.4 < elapsed < 3.0
+    # A poll that was not woken would answer empty after its timeout, and fail the assertion below.
+    with polling(mock, lambda: sync(bob, since=since, timeout=30_000)) as waiting:
+        send_text(alice, "wake", "late")
+    body = waiting.result()
     assert [e["content"]["body"] for e in body["rooms"]["join"][LOBBY]["timeline"]["events"]] == ["wake"]
 
 
-def test_incremental_sync_with_nothing_new_returns_at_its_timeout(bob: httpx.Client) -> None:
+def test_incremental_sync_with_nothing_new_returns_at_its_timeout(mock: LiveServer, bob: httpx.Client) -> None:
     since = sync(bob)["next_batch"]
-    started = time.monotonic()
-    body = sync(bob, since=since, timeout=500)
-    elapsed = time.monotonic() - started
-    assert 0.45 < elapsed < 2.5
+    with polling(mock, lambda: sync(bob, since=since, timeout=2000)) as waiting:
+        pass  # it waited (the mock held it), and then answered by itself
+    body = waiting.result()
     assert body["rooms"]["join"] == {}
     assert body["to_device"]["events"] == []
     assert isinstance(body["next_batch"], str)
 
 
 def test_initial_sync_answers_at_once_whatever_the_timeout(bob: httpx.Client) -> None:
-    started = time.monotonic()
-    sync(bob, timeout=5000)
-    assert time.monotonic() - started < 2.0
+    # Were it to wait, the client's own 10 s timeout would fail the test long before the poll's 10 minutes.
+    assert LOBBY in sync(bob, timeout=600_000)["rooms"]["join"]
 
 
 def test_full_state_gives_every_room_with_its_state(alice: httpx.Client) -> None:
     since = sync(alice)["next_batch"]
-    started = time.monotonic()
-    body = sync(alice, since=since, full_state="true", timeout=5000)
-    assert time.monotonic() - started < 2.0
+    body = sync(alice, since=since, full_state="true", timeout=600_000)  # answers at once: full state asked for
     assert set(body["rooms"]["join"]) == {LOBBY, BACKSTAGE}
     lobby = body["rooms"]["join"][LOBBY]
     assert lobby["timeline"]["events"] == []
@@ -127,22 +118,12 @@ def test_invite_shows_in_the_invitees_sync(alice: httpx.Client, bob: httpx.Clien
     assert sync(bob, since=body["next_batch"], timeout=0)["rooms"]["invite"] == {}
 
 
-def test_a_long_polling_sync_wakes_on_an_invite(alice: httpx.Client, bob: httpx.Client) -> None:
+def test_a_long_polling_sync_wakes_on_an_invite(mock: LiveServer, alice: httpx.Client, bob: httpx.Client) -> None:
     since = sync(bob)["next_batch"]
-
-    def create() -> None:
+    with polling(mock, lambda: sync(bob, since=since, timeout=30_000)) as waiting:
         r = alice.post("/_matrix/client/v3/createRoom", json={"invite": [BOB]})
         assert r.status_code == 200, r.text
-
-    timer = threading.Timer(0.3, create)
-    started = time.monotonic()
-    timer.start()
-    try:
-        body = sync(bob, since=since, timeout=5000)
-    finally:
-        timer.join()
-    assert time.monotonic() - started < 3.0
-    assert len(body["rooms"]["invite"]) == 1
+    assert list(waiting.result()["rooms"]["invite"]) == [r.json()["room_id"]]
 
 
 def test_joining_an_invited_room_moves_it_to_join_with_its_state(alice: httpx.Client, bob: httpx.Client) -> None:

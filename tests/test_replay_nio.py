@@ -5,7 +5,6 @@ the recorded notifications reach it. No Synapse needed: the committed recording 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -54,10 +53,8 @@ def test_nio_replays_the_synapse_session_and_sees_the_recorded_answers() -> None
 def test_push_replay_delivers_the_recorded_notifications_to_the_gateway(mock: LiveServer) -> None:
     recording = load_recording(EXAMPLE)
     with serve_replay(recording, push_to=mock.url, strict=True) as replay:
-        started = time.monotonic()
         _replay_session(replay.url, mock.url)
         assert replay.state.wait_for_pushes(timeout=10), replay.state.pushes
-        assert time.monotonic() - started < 30
 
     journal = httpx.get(f"{mock.url}/_mockmx/notifications").json()["notifications"]
     recorded = [flow.request.body["notification"] for flow in recording.flows if flow.leg == "push"]
