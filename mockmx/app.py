@@ -11,8 +11,10 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from mockmx.api import (
     account_data,
+    directory,
     events,
     gateway,
+    media,
     presence,
     pushers,
     receipts,
@@ -22,6 +24,7 @@ from mockmx.api import (
     sync,
     to_device,
     typing_status,
+    user_directory,
     versions,
 )
 from mockmx.faults import FaultMiddleware
@@ -74,9 +77,36 @@ CLIENT_ROUTES = [
         methods=["POST"],
     ),
     Route("/rooms/{room_id:segment}/read_markers", receipts.read_markers, methods=["POST"]),
+    Route("/directory/room/{room_alias:segment}", directory.get_alias, methods=["GET"]),
+    Route("/directory/room/{room_alias:segment}", directory.put_alias, methods=["PUT"]),
+    Route("/directory/room/{room_alias:segment}", directory.delete_alias, methods=["DELETE"]),
+    Route("/directory/list/room/{room_id:segment}", directory.get_visibility, methods=["GET"]),
+    Route("/directory/list/room/{room_id:segment}", directory.put_visibility, methods=["PUT"]),
+    Route("/publicRooms", directory.get_public_rooms, methods=["GET"]),
+    Route("/publicRooms", directory.search_public_rooms, methods=["POST"]),
+    Route("/user_directory/search", user_directory.search, methods=["POST"]),
 ]
 # Synapse still serves these two under the pre-r0 prefix.
 LEGACY_V1_ROUTES = [CLIENT_ROUTES[0], CLIENT_ROUTES[3]]
+
+# The content repository under its own prefixes (v3, r0, v1), where downloads need no token...
+_MEDIA_FILE = "{server_name:segment}/{media_id:segment}"
+MEDIA_ROUTES = [
+    Route("/upload", media.upload, methods=["POST"]),
+    Route(f"/upload/{_MEDIA_FILE}", media.upload_to, methods=["PUT"]),
+    Route("/create", media.create, methods=["POST"]),
+    Route("/config", media.config, methods=["GET"]),
+    Route(f"/download/{_MEDIA_FILE}", media.legacy_download, methods=["GET"]),
+    Route(f"/download/{_MEDIA_FILE}/{{file_name:segment}}", media.legacy_download, methods=["GET"]),
+    Route(f"/thumbnail/{_MEDIA_FILE}", media.legacy_thumbnail, methods=["GET"]),
+]
+# ...and under /_matrix/client/v1/media, where they do (the spec's authenticated media).
+CLIENT_MEDIA_ROUTES = [
+    Route("/config", media.config, methods=["GET"]),
+    Route(f"/download/{_MEDIA_FILE}", media.download, methods=["GET"]),
+    Route(f"/download/{_MEDIA_FILE}/{{file_name:segment}}", media.download, methods=["GET"]),
+    Route(f"/thumbnail/{_MEDIA_FILE}", media.thumbnail, methods=["GET"]),
+]
 
 # The client API's current prefix, then the push gateway's notify: the two a load test sends to.
 ROUTES: list[BaseRoute] = [
@@ -84,6 +114,10 @@ ROUTES: list[BaseRoute] = [
     Route("/_matrix/push/v1/notify", gateway.notify, methods=["POST"]),
     Mount("/_matrix/client/r0", routes=CLIENT_ROUTES),
     Mount("/_matrix/client/api/v1", routes=LEGACY_V1_ROUTES),
+    Mount("/_matrix/client/v1/media", routes=CLIENT_MEDIA_ROUTES),  # before any mount of /_matrix/client/v1
+    Mount("/_matrix/media/v3", routes=MEDIA_ROUTES),
+    Mount("/_matrix/media/r0", routes=MEDIA_ROUTES),
+    Mount("/_matrix/media/v1", routes=MEDIA_ROUTES),
     Route("/_matrix/client/versions", versions.versions, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.list_notifications, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.clear_notifications, methods=["DELETE"]),

@@ -40,6 +40,8 @@ async def create_room(request: Request) -> Response:
         is_direct=is_direct,
         initial_state=_initial_state(body),
     )
+    if visibility == "public":
+        homeserver(request).directory.published.add(room.room_id)  # on the public room list, as in Synapse
     return JSONResponse({"room_id": room.room_id})
 
 

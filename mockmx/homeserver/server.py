@@ -9,6 +9,8 @@ from typing import Any
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.account_data import AccountData
 from mockmx.homeserver.accounts import Accounts
+from mockmx.homeserver.directory import Directory
+from mockmx.homeserver.media import MediaStore
 from mockmx.homeserver.notifier import Notifier
 from mockmx.homeserver.presence import Presence
 from mockmx.homeserver.pushers import Pusher, Pushers
@@ -45,6 +47,8 @@ class Homeserver:
         # Typing and receipts take stream positions of their own, from the one counter room events use.
         self.typing = Typing(clock_ms=clock_ms, notifier=self.notifier, advance=self.advance)
         self.receipts = Receipts(notifier=self.notifier, advance=self.advance)
+        self.directory = Directory()
+        self.media = MediaStore(scenario.server_name, scenario.media, clock_ms=clock_ms, notifier=self.notifier)
         self.account_data = AccountData(notifier=self.notifier, advance=self.advance)
         self.presence = Presence(notifier=self.notifier, advance=self.advance, peers=self.peers_of)
         for user in scenario.users:
@@ -224,6 +228,8 @@ class Homeserver:
             self.send_event(room, spec.creator, "m.room.name", {"name": spec.name}, state_key="")
         if spec.topic is not None:
             self.send_event(room, spec.creator, "m.room.topic", {"topic": spec.topic}, state_key="")
+        if spec.published:
+            self.directory.published.add(spec.room_id)
         for member in spec.members:
             if member != spec.creator:
                 self._set_membership(room, member, member, "join")

@@ -13,6 +13,7 @@ from mockmx.jsonpath import JsonPath
 from mockmx.scenario.document import Document
 from mockmx.scenario.durations import duration
 from mockmx.scenario.fault_rules import fault_rule
+from mockmx.scenario.media import media_spec
 from mockmx.scenario.model import (
     DeviceSpec,
     RoomSpec,
@@ -47,6 +48,7 @@ class Builder:
         faults = tuple(self._each("faults", lambda path, entry: fault_rule(self.document, path, entry)))
         reject = reject_rules(self.document, self.data)
         push = push_spec(self.document, self.data)
+        media = media_spec(self.document, self.data)
         server = self.document.get((), self.data, "server_name")
         if server is None:
             return None  # user and room references expand against the server name: they cannot be checked
@@ -54,7 +56,9 @@ class Builder:
         users = tuple(self._each("users", self._user))
         rooms = tuple(self._each("rooms", self._room))
         script = tuple(self._each("script", self._scripted_event))
-        return Scenario(server, users, rooms, script, faults, reject=reject, push=push, source=self.document.source)
+        return Scenario(
+            server, users, rooms, script, faults, reject=reject, push=push, media=media, source=self.document.source
+        )
 
     def _each(self, key: str, build: Callable[[JsonPath, Any], _T | None]) -> Iterator[_T]:
         for index, item in enumerate(self.document.get((), self.data, key) or ()):
@@ -152,6 +156,7 @@ class Builder:
             join_rule=self.document.get(path, entry, "join_rule") or "public",
             guest_access=guest_access,
             history_visibility=self.document.get(path, entry, "history_visibility") or default_visibility,
+            published=self.document.get(path, entry, "published") or False,
             invited=tuple(invited),
             timeline=timeline,
         )

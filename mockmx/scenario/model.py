@@ -60,6 +60,7 @@ class RoomSpec:
     join_rule: str = "public"  # "public" or "invite"
     guest_access: bool = False
     history_visibility: str = "shared"
+    published: bool = False  # listed in the server's public room list (GET /publicRooms)
     invited: tuple[str, ...] = ()
     timeline: tuple[TimelineEventSpec, ...] = ()
 
@@ -116,6 +117,14 @@ class PushSpec:
 
 
 @dataclass(frozen=True)
+class MediaSpec:
+    """The in-memory media repository: the largest upload it takes, and how much it keeps (oldest dropped first)."""
+
+    max_upload_bytes: int = 50 * 1024 * 1024  # Synapse's default `max_upload_size`, 50M
+    max_total_bytes: int = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Scenario:
     server_name: str
     users: tuple[UserSpec, ...] = ()
@@ -124,4 +133,5 @@ class Scenario:
     faults: tuple[FaultSpec, ...] = ()
     reject: tuple[RejectSpec, ...] = ()  # the push gateway's rejection rules
     push: PushSpec = PushSpec()
+    media: MediaSpec = MediaSpec()
     source: str = "<memory>"  # the file it came from, for messages and the start-up banner
