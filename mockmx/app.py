@@ -16,6 +16,7 @@ from mockmx.api import (
     gateway,
     media,
     presence,
+    profile,
     pushers,
     receipts,
     rooms,
@@ -55,6 +56,9 @@ CLIENT_ROUTES = [
     Route("/pushers/set", pushers.set_pusher, methods=["POST"]),
     # -- rooms: state, members, membership, timeline --
     # -- accounts: start-up, profile, account data, presence, devices, registration --
+    Route("/profile/{user_id:segment}", profile.get_profile, methods=["GET"]),
+    Route("/profile/{user_id:segment}/{field:segment}", profile.get_profile_field, methods=["GET"]),
+    Route("/profile/{user_id:segment}/{field:segment}", profile.set_profile_field, methods=["PUT"]),
     Route("/user/{user_id:segment}/account_data/{type:segment}", account_data.get_global, methods=["GET"]),
     Route("/user/{user_id:segment}/account_data/{type:segment}", account_data.set_global, methods=["PUT"]),
     Route(

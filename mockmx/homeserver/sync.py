@@ -81,7 +81,7 @@ def _joined_room(
     account_data: list[JsonDict],
 ) -> JsonDict | None:
     newly_joined = True
-    if since is None or room.membership_pos(viewer[0]) > since.room_pos:
+    if since is None or _joined_after(room, viewer[0], since.room_pos):
         events = room.timeline[-limit:] if limit else []
         limited = len(room.timeline) > len(events)
     else:
@@ -111,6 +111,12 @@ def _joined_room(
             "m.invited_member_count": len(room.invited),
         },
     }
+
+
+def _joined_after(room: Room, user_id: str, pos: int) -> bool:
+    """Whether the user was not yet joined at `pos`: a join that only changes a joined user's profile is no new join."""
+    before = [membership for at, membership in room.history.memberships.get(user_id, ()) if at <= pos]
+    return not before or before[-1] != "join"
 
 
 def _ephemeral(hs: Homeserver, room_id: str, user_id: str, since: StreamToken | None) -> list[JsonDict]:
