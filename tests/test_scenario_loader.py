@@ -9,7 +9,16 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mockmx.scenario.loader import Problem, ScenarioError, default_scenario, load_scenario, load_scenario_text
-from mockmx.scenario.model import DeviceSpec, FaultSpec, PusherSpec, PushSpec, RejectSpec, Scenario, UserSpec
+from mockmx.scenario.model import (
+    DeviceSpec,
+    FaultSpec,
+    PusherSpec,
+    PushSpec,
+    RegistrationSpec,
+    RejectSpec,
+    Scenario,
+    UserSpec,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -55,7 +64,8 @@ ERRORS = [
     pytest.param(
         "server_name: localhost\nroom: []\n",
         2,
-        "unknown key 'room' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, push)",
+        "unknown key 'room' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, push, media, "
+        "registration)",
         id="unknown-top-key",
     ),
     pytest.param("server_name: localhost\nusers: {id: alice}\n", 2, "users: expected a list", id="users-not-list"),
@@ -487,6 +497,28 @@ ERRORS = [
         "push.backoff: expected a duration",
         id="max-backoff-not-compared-with-a-wrong-backoff",
     ),
+    # Registration
+    pytest.param(
+        "server_name: localhost\nregistration: true\n", 2, "registration: expected a mapping", id="registration-bool"
+    ),
+    pytest.param(
+        "server_name: localhost\nregistration: {}\n",
+        2,
+        "registration: missing required key 'enabled'",
+        id="registration-without-enabled",
+    ),
+    pytest.param(
+        "server_name: localhost\nregistration:\n  enabled: 'yes'\n",
+        3,
+        "registration.enabled: expected true or false, got 'yes'",
+        id="registration-enabled-not-a-bool",
+    ),
+    pytest.param(
+        "server_name: localhost\nregistration:\n  enabled: true\n  flows: [m.login.dummy]\n",
+        4,
+        "unknown key 'flows' (expected one of: enabled)",
+        id="registration-unknown-key",
+    ),
 ]
 
 
@@ -521,7 +553,7 @@ def test_scenario_error_lists_every_problem_one_per_line() -> None:
     assert str(caught.value) == (
         "bad.yaml:1:9: mockmx: expected 1, got 2\n"
         "bad.yaml:3:1: unknown key 'foo' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, "
-        "push)"
+        "push, media, registration)"
     )
     assert isinstance(caught.value, ValueError)
 
@@ -839,6 +871,25 @@ def test_default_scenario_is_as_documented() -> None:
         ),
     }
     assert (scenario.reject, scenario.push) == ((), PushSpec())
+
+
+def test_registration_is_off_unless_the_scenario_opens_it() -> None:
+    assert load("server_name: localhost\n").registration == RegistrationSpec(enabled=False)
+    assert load("server_name: localhost\nregistration:\n  enabled: false\n").registration.enabled is False
+    assert load("server_name: localhost\nregistration:\n  enabled: true\n").registration.enabled is True
+    assert default_scenario().registration.enabled is True  # so that SDKs' sign-up flows work out of the box
+
+
+def test_registration_problem_names_file_and_line() -> None:
+    [problem] = problems_of("server_name: localhost\nusers: []\nregistration:\n  enabled: 1\n")
+    assert str(problem) == "<string>:4:12: registration.enabled: expected true or false, got 1"
+
+
+def test_the_readmes_scenario_example_loads() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Scenario files", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    scenario = load_scenario_text(example, "README.md")
+    assert scenario.registration.enabled is True
 
 
 def test_default_scenario_is_loaded_once() -> None:

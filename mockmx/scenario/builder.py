@@ -23,6 +23,7 @@ from mockmx.scenario.model import (
     UserSpec,
 )
 from mockmx.scenario.push import push_spec, pushers, reject_rules
+from mockmx.scenario.registration import registration_spec
 
 _T = TypeVar("_T")
 _MESSAGE = "m.room.message"
@@ -49,6 +50,7 @@ class Builder:
         reject = reject_rules(self.document, self.data)
         push = push_spec(self.document, self.data)
         media = media_spec(self.document, self.data)
+        registration = registration_spec(self.document, self.data)
         server = self.document.get((), self.data, "server_name")
         if server is None:
             return None  # user and room references expand against the server name: they cannot be checked
@@ -57,7 +59,16 @@ class Builder:
         rooms = tuple(self._each("rooms", self._room))
         script = tuple(self._each("script", self._scripted_event))
         return Scenario(
-            server, users, rooms, script, faults, reject=reject, push=push, media=media, source=self.document.source
+            server,
+            users,
+            rooms,
+            script,
+            faults,
+            reject=reject,
+            push=push,
+            media=media,
+            registration=registration,
+            source=self.document.source,
         )
 
     def _each(self, key: str, build: Callable[[JsonPath, Any], _T | None]) -> Iterator[_T]:

@@ -117,6 +117,13 @@ class PushSpec:
 
 
 @dataclass(frozen=True)
+class RegistrationSpec:
+    """Whether `POST /register` makes new accounts (after the `m.login.dummy` stage), or answers 403 as when off."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
 class MediaSpec:
     """The in-memory media repository: the largest upload it takes, and how much it keeps (oldest dropped first)."""
 
@@ -134,4 +141,5 @@ class Scenario:
     reject: tuple[RejectSpec, ...] = ()  # the push gateway's rejection rules
     push: PushSpec = PushSpec()
     media: MediaSpec = MediaSpec()
+    registration: RegistrationSpec = RegistrationSpec()
     source: str = "<memory>"  # the file it came from, for messages and the start-up banner
