@@ -74,3 +74,13 @@ async def create_filter(request: Request) -> Response:
     filter_id = str(len(hs.filters))
     hs.filters[(session.user_id, filter_id)] = definition
     return JSONResponse({"filter_id": filter_id})
+
+
+async def get_filter(request: Request) -> Response:
+    session = authenticate(request)
+    if request.path_params["user_id"] != session.user_id:
+        raise MatrixError(403, "Cannot get filters for other users", Codes.FORBIDDEN)
+    definition = homeserver(request).filters.get((session.user_id, request.path_params["filter_id"]))
+    if definition is None:
+        raise MatrixError(404, "No such filter", Codes.NOT_FOUND)
+    return JSONResponse(definition)
