@@ -10,7 +10,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
 from mockmx.api import (
+    account,
     account_data,
+    devices,
     directory,
     events,
     gateway,
@@ -20,6 +22,7 @@ from mockmx.api import (
     push_rules,
     pushers,
     receipts,
+    register,
     rooms,
     send,
     session,
@@ -47,7 +50,7 @@ CLIENT_ROUTES = [
     Route("/login", session.login_flows, methods=["GET"]),
     Route("/login", session.login, methods=["POST"]),
     Route("/logout", session.logout, methods=["POST"]),
-    Route("/register", session.register, methods=["POST"]),
+    Route("/register", register.register, methods=["POST"]),
     Route("/account/whoami", session.whoami, methods=["GET"]),
     Route("/createRoom", rooms.create_room, methods=["POST"]),
     Route("/join/{room:segment}", rooms.join, methods=["POST"]),
@@ -58,6 +61,16 @@ CLIENT_ROUTES = [
     Route("/pushers/set", pushers.set_pusher, methods=["POST"]),
     # -- rooms: state, members, membership, timeline --
     # -- accounts: start-up, profile, account data, presence, devices, registration --
+    Route("/devices", devices.get_devices, methods=["GET"]),
+    Route("/devices/{device_id:segment}", devices.get_device, methods=["GET"]),
+    Route("/devices/{device_id:segment}", devices.put_device, methods=["PUT"]),
+    Route("/devices/{device_id:segment}", devices.delete_device, methods=["DELETE"]),
+    Route("/delete_devices", devices.delete_devices, methods=["POST"]),
+    Route("/register/available", register.available, methods=["GET"]),
+    Route("/refresh", session.refresh, methods=["POST"]),
+    Route("/logout/all", session.logout_all, methods=["POST"]),
+    Route("/account/password", account.change_password, methods=["POST"]),
+    Route("/account/3pid", account.threepids, methods=["GET"]),
     Route("/capabilities", startup.capabilities, methods=["GET"]),
     Route("/pushrules/", push_rules.get_push_rules, methods=["GET"]),
     Route("/pushrules/global/", push_rules.get_global_push_rules, methods=["GET"]),

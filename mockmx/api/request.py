@@ -46,9 +46,20 @@ def authenticate(request: Request) -> Session:
     token = access_token(request)
     if not token:
         raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
-    session = homeserver(request).accounts.session(token)
+    hs = homeserver(request)
+    session = hs.accounts.session(token)
     if session is None:
         raise unknown_token()
+    client = request.scope.get("client")
+    hs.accounts.seen(session, client[0] if client else None, hs.clock_ms())
+    return session
+
+
+def authenticate_user(request: Request) -> Session:
+    """`authenticate`, refusing guests (403 M_GUEST_ACCESS_FORBIDDEN) as Synapse does unless an endpoint allows them."""
+    session = authenticate(request)
+    if session.is_guest:
+        raise MatrixError(403, "Guest access not allowed", Codes.GUEST_ACCESS_FORBIDDEN)
     return session
 
 

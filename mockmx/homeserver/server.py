@@ -19,6 +19,7 @@ from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
 from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.homeserver.tokens import StreamToken
 from mockmx.homeserver.typing import Typing
+from mockmx.homeserver.uia import InteractiveAuth
 from mockmx.scenario.model import RoomSpec, Scenario
 
 ROOM_VERSION = "10"
@@ -33,6 +34,8 @@ class Homeserver:
         self.server_name = scenario.server_name
         self.clock_ms = clock_ms
         self.accounts = Accounts(scenario.server_name)
+        self.registration = scenario.registration
+        self.uia = InteractiveAuth(clock_ms)
         self.notifier = Notifier()
         self.to_device = ToDeviceInboxes()
         self.rooms: dict[str, Room] = {}
@@ -131,6 +134,13 @@ class Homeserver:
     def send_to_device(self, sender: str, event_type: str, messages: dict[str, dict[str, Any]]) -> None:
         woken = self.to_device.deliver(sender, event_type, messages, self.accounts.device_ids)
         self.notifier.notify(woken)
+
+    def delete_devices(self, user_id: str, device_ids: Iterable[str], *, keep_token: str | None = None) -> None:
+        """Delete the user's devices (unknown ones are no error), logging out their tokens but `keep_token`."""
+        for device_id in device_ids:
+            self.accounts.delete_device(user_id, device_id, keep_token=keep_token)
+            if device_id not in self.accounts.device_ids(user_id):
+                self.to_device.drop_device(user_id, device_id)
 
     def join(self, user_id: str, room_id_or_alias: str) -> Room:
         room = self.resolve_room(room_id_or_alias)
