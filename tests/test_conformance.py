@@ -49,6 +49,22 @@ SERVED = {
     ("GET", f"{V3}/joined_rooms"),
     ("PUT", f"{V3}/rooms/{{roomId}}/send/{{eventType}}/{{txnId}}"),
     ("PUT", f"{V3}/sendToDevice/{{eventType}}/{{txnId}}"),
+    ("GET", "/.well-known/matrix/client"),
+    ("GET", f"{V3}/capabilities"),
+    ("GET", f"{V3}/pushrules/"),
+    ("GET", f"{V3}/pushrules/global/"),
+    ("GET", f"{V3}/voip/turnServer"),
+    ("GET", f"{V3}/thirdparty/protocols"),
+    ("GET", f"{V3}/user/{{userId}}/filter/{{filterId}}"),
+    ("GET", f"{V3}/profile/{{userId}}"),
+    ("GET", f"{V3}/profile/{{userId}}/{{keyName}}"),
+    ("PUT", f"{V3}/profile/{{userId}}/{{keyName}}"),
+    ("GET", f"{V3}/user/{{userId}}/account_data/{{type}}"),
+    ("PUT", f"{V3}/user/{{userId}}/account_data/{{type}}"),
+    ("GET", f"{V3}/user/{{userId}}/rooms/{{roomId}}/account_data/{{type}}"),
+    ("PUT", f"{V3}/user/{{userId}}/rooms/{{roomId}}/account_data/{{type}}"),
+    ("GET", f"{V3}/presence/{{userId}}/status"),
+    ("PUT", f"{V3}/presence/{{userId}}/status"),
 }
 # Opaque strings to the spec. Given a format of our own, some of them are tokens and filters the mock understands,
 # so that incremental syncs and timeline limits get checked too. A format only annotates: the schema accepts the same.
@@ -57,6 +73,18 @@ OPAQUE_PARAMETERS = [
     (f"{V3}/events", "from", "mockmx-stream-token"),
     (f"{V3}/sync", "filter", "mockmx-filter"),
 ]
+# Ids the spec types as plain strings, given the spec's own formats for every method of the path, so that some
+# requests name users and rooms the mock knows; and filter ids, some of them the one the `live` fixture uploads.
+ID_PARAMETERS = [
+    (f"{V3}/user/{{userId}}/account_data/{{type}}", "userId", "mx-user-id"),
+    (f"{V3}/user/{{userId}}/rooms/{{roomId}}/account_data/{{type}}", "userId", "mx-user-id"),
+    (f"{V3}/user/{{userId}}/rooms/{{roomId}}/account_data/{{type}}", "roomId", "mx-room-id"),
+    (f"{V3}/presence/{{userId}}/status", "userId", "mx-user-id"),
+    (f"{V3}/user/{{userId}}/filter/{{filterId}}", "filterId", "mockmx-filter-id"),
+    (f"{V3}/user/{{userId}}/account_data/{{type}}", "type", "mockmx-account-data-type"),
+    (f"{V3}/user/{{userId}}/rooms/{{roomId}}/account_data/{{type}}", "type", "mockmx-account-data-type"),
+]
+SEEDED_ACCOUNT_DATA = "org.example.seeded"
 SEED = 1721
 EXAMPLES_PER_OPERATION = 25
 # A quiet mock has no news for a long poll, which then waits out its whole `timeout`; a short wait takes that path too.
@@ -80,6 +108,13 @@ def served_spec(spec: dict[str, Any]) -> dict[str, Any]:
     for path, name, string_format in OPAQUE_PARAMETERS:
         (parameter,) = (p for p in paths[path]["get"]["parameters"] if p["name"] == name)
         parameter["schema"]["format"] = string_format
+    for path, name, string_format in ID_PARAMETERS:
+        for operation in paths[path].values():
+            (parameter,) = (p for p in operation["parameters"] if p["name"] == name)
+            parameter["schema"]["format"] = string_format
+    # The spec has no answer for a server without TURN; Synapse's, which clients take to mean "none", is `{}`.
+    turn = paths[f"{V3}/voip/turnServer"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    del turn["required"]
     return spec
 
 
@@ -99,6 +134,24 @@ stream_tokens = st.builds("s{}_{}".format, st.integers(0, 80), st.integers(0, 8)
 schemathesis.openapi.format("mockmx-stream-token", st.one_of(stream_tokens, st.text(max_size=20)))
 timeline_filters = st.builds(lambda limit: json.dumps({"room": {"timeline": {"limit": limit}}}), st.integers(0, 5))
 schemathesis.openapi.format("mockmx-filter", st.one_of(timeline_filters, st.text(max_size=20)))
+schemathesis.openapi.format("mockmx-filter-id", st.one_of(st.just("0"), st.text(max_size=8)))
+account_data_types = st.sampled_from([SEEDED_ACCOUNT_DATA, "m.push_rules", "m.fully_read"])
+schemathesis.openapi.format("mockmx-account-data-type", st.one_of(account_data_types, st.text(max_size=20)))
+
+
+# `apply_to` is attached to the hook registry at run time, where mypy cannot see it.
+@schemathesis.hook.apply_to(method="PUT", path=f"{V3}/profile/{{userId}}/{{keyName}}")  # type: ignore[attr-defined,untyped-decorator]
+def flatmap_case(context: schemathesis.HookContext, case: Case[Any]) -> st.SearchStrategy[Case[Any]]:
+    """Half the profile updates are ones alice may make: the spec's body schema is any object, which almost never
+    holds the field the path names, so that without these the 2xx answers would go unchecked."""
+    values = {"displayname": st.text(max_size=40), "avatar_url": st.just("mxc://localhost/conformance")}
+    own = st.sampled_from(sorted(values)).flatmap(
+        lambda key: values[key].map(
+            lambda value: case.operation.Case(path_parameters={"userId": ALICE, "keyName": key}, body={key: value})
+        )
+    )
+    return st.one_of(st.just(case), own)
+
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -159,7 +212,18 @@ def conformance_scenario() -> Scenario:
 def live() -> Iterator[LiveServer]:
     """One mock for the module, so that what one operation made (rooms, messages) shows in the others' answers."""
     with serve(conformance_scenario()) as server:
+        seed_account(server)
         yield server
+
+
+def seed_account(live: LiveServer) -> None:
+    """Filter "0" and account data of alice's, global and in the lobby, for the operations that read them back."""
+    with live.client(ALICE_TOKEN) as alice:
+        uploaded = alice.post(f"{V3}/user/{ALICE}/filter", json={"room": {"timeline": {"limit": 5}}})
+        assert uploaded.json() == {"filter_id": "0"}, uploaded.text
+        for path in (f"/user/{ALICE}", f"/user/{ALICE}/rooms/{LOBBY}"):
+            r = alice.put(f"{V3}{path}/account_data/{SEEDED_ACCOUNT_DATA}", json={"seeded": True})
+            assert r.status_code == 200, r.text
 
 
 @dataclass
