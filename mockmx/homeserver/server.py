@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mockmx.errors import Codes, MatrixError
+from mockmx.homeserver import power
 from mockmx.homeserver.account_data import AccountData
 from mockmx.homeserver.accounts import Accounts
 from mockmx.homeserver.directory import Directory
@@ -20,6 +21,7 @@ from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.homeserver.tokens import StreamToken
 from mockmx.homeserver.typing import Typing
 from mockmx.homeserver.uia import InteractiveAuth
+from mockmx.homeserver.visibility import DEPARTED, membership_of
 from mockmx.scenario.model import RoomSpec, Scenario
 
 ROOM_VERSION = "10"
@@ -42,6 +44,8 @@ class Homeserver:
         self.aliases: dict[str, str] = {}
         self.joined_rooms: dict[str, set[str]] = {}  # user_id -> room ids, kept in step with Room.joined
         self.invited_rooms: dict[str, set[str]] = {}
+        self.left_rooms: dict[str, set[str]] = {}  # rooms the user left or was kicked or banned from
+        self.forgotten_rooms: dict[str, set[str]] = {}  # left rooms the user forgot, until their membership changes
         self.filters: dict[tuple[str, str], JsonDict] = {}  # (user_id, filter_id) -> filter definition
         self.pushers = Pushers()
         # Called with (room, event) for every stored event: how pushing (and later, recording) hooks in.
@@ -129,6 +133,7 @@ class Homeserver:
         room = self.rooms.get(room_id)
         if room is None or sender not in room.joined:
             raise MatrixError(403, f"User {sender} not in room {room_id}", Codes.FORBIDDEN)
+        power.check_send(room, sender, event_type, None)
         return self.send_event(room, sender, event_type, content, txn=txn)
 
     def send_to_device(self, sender: str, event_type: str, messages: dict[str, dict[str, Any]]) -> None:
@@ -150,6 +155,8 @@ class Homeserver:
             raise MatrixError(404, "No known servers", Codes.NOT_FOUND)
         if user_id in room.joined:
             return room
+        if membership_of(room, user_id) == "ban":
+            raise MatrixError(403, "Cannot join user who was banned", Codes.BAD_STATE)
         user = self.accounts.users.get(user_id)
         if user is not None and user.is_guest and not room.guest_can_join:
             raise MatrixError(403, "Guest access not allowed", Codes.GUEST_ACCESS_FORBIDDEN)
@@ -265,6 +272,12 @@ class Homeserver:
                 rooms.add(room.room_id)
             else:
                 rooms.discard(room.room_id)
+        left = self.left_rooms.setdefault(user_id, set())
+        if membership_of(room, user_id) in DEPARTED:
+            left.add(room.room_id)
+        else:
+            left.discard(room.room_id)
+        self.forgotten_rooms.get(user_id, set()).discard(room.room_id)
 
 
 def _power_levels(creator: str) -> JsonDict:
