@@ -17,6 +17,8 @@ from mockmx.api import (
     events,
     gateway,
     media,
+    members,
+    membership,
     presence,
     profile,
     push_rules,
@@ -27,6 +29,7 @@ from mockmx.api import (
     send,
     session,
     startup,
+    state,
     sync,
     to_device,
     typing_status,
@@ -60,6 +63,25 @@ CLIENT_ROUTES = [
     Route("/pushers", pushers.get_pushers, methods=["GET"]),
     Route("/pushers/set", pushers.set_pusher, methods=["POST"]),
     # -- rooms: state, members, membership, timeline --
+    Route("/rooms/{room:segment}/state", state.get_state, methods=["GET"]),
+    Route("/rooms/{room:segment}/state/{event_type:segment}", state.get_state_event, methods=["GET"]),
+    Route("/rooms/{room:segment}/state/{event_type:segment}", state.put_state_event, methods=["PUT"]),
+    Route("/rooms/{room:segment}/state/{event_type:segment}/", state.get_state_event, methods=["GET"]),
+    Route("/rooms/{room:segment}/state/{event_type:segment}/", state.put_state_event, methods=["PUT"]),
+    Route(
+        "/rooms/{room:segment}/state/{event_type:segment}/{state_key:segment}", state.get_state_event, methods=["GET"]
+    ),
+    Route(
+        "/rooms/{room:segment}/state/{event_type:segment}/{state_key:segment}", state.put_state_event, methods=["PUT"]
+    ),
+    Route("/rooms/{room:segment}/members", members.members, methods=["GET"]),
+    Route("/rooms/{room:segment}/joined_members", members.joined_members, methods=["GET"]),
+    Route("/rooms/{room:segment}/invite", membership.invite, methods=["POST"]),
+    Route("/rooms/{room:segment}/leave", membership.leave, methods=["POST"]),
+    Route("/rooms/{room:segment}/forget", membership.forget, methods=["POST"]),
+    Route("/rooms/{room:segment}/kick", membership.kick, methods=["POST"]),
+    Route("/rooms/{room:segment}/ban", membership.ban, methods=["POST"]),
+    Route("/rooms/{room:segment}/unban", membership.unban, methods=["POST"]),
     # -- accounts: start-up, profile, account data, presence, devices, registration --
     Route("/devices", devices.get_devices, methods=["GET"]),
     Route("/devices/{device_id:segment}", devices.get_device, methods=["GET"]),

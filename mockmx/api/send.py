@@ -35,6 +35,12 @@ async def send_message(request: Request) -> Response:
     return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)
 
 
+def check_event_size(body: bytes, *envelope_fields: str) -> None:
+    """413 when an event of this content, with these ids, type and state key around it, would pass the limit."""
+    if len(body) + _ENVELOPE_BYTES + sum(map(len, envelope_fields)) > MAX_EVENT_BYTES:
+        raise MatrixError(413, "Event too large", Codes.TOO_LARGE)
+
+
 def _event_id_body(event_id: str) -> bytes:
     # The answer to every send: encoding the id alone skips building a JSON encoder per request for one key.
     return b'{"event_id":' + json.dumps(event_id).encode() + b"}"
