@@ -29,7 +29,9 @@ async def sync(request: Request) -> Response:
             raise MatrixError(400, "Invalid stream token", Codes.UNKNOWN)
     full_state = query_bool(request, "full_state")
     timeout_ms = query_timeout_ms(request)
-    limit = _timeline_limit(hs, session.user_id, request.query_params.get("filter"))
+    definition = _filter_definition(hs, session.user_id, request.query_params.get("filter"))
+    limit = _timeline_limit(definition)
+    include_leave = _include_leave(definition)
     # A first sync, or one asking for full state, answers at once; an incremental one waits for news.
     if since is None or full_state:
         timeout_ms = 0
@@ -37,15 +39,17 @@ async def sync(request: Request) -> Response:
         hs.notifier,
         (session.user_id,),
         timeout_ms,
-        lambda: sync_response(hs, session, since, full_state=full_state, timeline_limit=limit),
+        lambda: sync_response(
+            hs, session, since, full_state=full_state, timeline_limit=limit, include_leave=include_leave
+        ),
     )
     return JSONResponse(body)
 
 
-def _timeline_limit(hs: Homeserver, user_id: str, raw: str | None) -> int:
-    """The filter's `room.timeline.limit`: the filter is inline JSON or the id of an uploaded one."""
+def _filter_definition(hs: Homeserver, user_id: str, raw: str | None) -> Any:
+    """The sync's filter: inline JSON or the id of an uploaded one (None without a filter)."""
     if not raw:
-        return DEFAULT_TIMELINE_LIMIT
+        return None
     definition: Any = hs.filters.get((user_id, raw))
     if definition is None:
         if not raw.lstrip().startswith("{"):
@@ -54,6 +58,11 @@ def _timeline_limit(hs: Homeserver, user_id: str, raw: str | None) -> int:
             definition = json.loads(raw)
         except (ValueError, RecursionError):
             raise MatrixError(400, "Invalid filter JSON", Codes.NOT_JSON) from None
+    return definition
+
+
+def _timeline_limit(definition: Any) -> int:
+    """The filter's `room.timeline.limit`."""
     limit: Any = DEFAULT_TIMELINE_LIMIT
     room = definition.get("room") if isinstance(definition, dict) else None
     timeline = room.get("timeline") if isinstance(room, dict) else None
@@ -62,6 +71,15 @@ def _timeline_limit(hs: Homeserver, user_id: str, raw: str | None) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise MatrixError(400, "room.timeline.limit must be a non-negative integer", Codes.BAD_JSON)
     return min(limit, MAX_TIMELINE_LIMIT)
+
+
+def _include_leave(definition: Any) -> bool:
+    """The filter's `room.include_leave`: whether a first sync lists the rooms the user left."""
+    room = definition.get("room") if isinstance(definition, dict) else None
+    include_leave = room.get("include_leave", False) if isinstance(room, dict) else False
+    if not isinstance(include_leave, bool):
+        raise MatrixError(400, "room.include_leave must be a boolean", Codes.BAD_JSON)
+    return include_leave
 
 
 async def create_filter(request: Request) -> Response:

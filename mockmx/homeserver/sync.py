@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from mockmx.homeserver.accounts import Session
 from mockmx.homeserver.rooms import Event, JsonDict, Room
 from mockmx.homeserver.server import Homeserver
 from mockmx.homeserver.tokens import StreamToken
+from mockmx.homeserver.visibility import state_at
 from mockmx.push.default_rules import ruleset_for
 
 DEFAULT_TIMELINE_LIMIT = 10  # Synapse's default when the filter names none
-_INVITE_STATE = ("m.room.create", "m.room.join_rules", "m.room.name", "m.room.canonical_alias", "m.room.avatar")
+# The stripped state an invite carries: the spec's required and recommended types, and Synapse's topic.
+_INVITE_STATE = (
+    "m.room.create",
+    "m.room.join_rules",
+    "m.room.name",
+    "m.room.canonical_alias",
+    "m.room.avatar",
+    "m.room.encryption",
+    "m.room.topic",
+)
 
 
 def sync_response(
@@ -19,6 +31,7 @@ def sync_response(
     *,
     full_state: bool = False,
     timeline_limit: int = DEFAULT_TIMELINE_LIMIT,
+    include_leave: bool = False,
 ) -> tuple[JsonDict, bool]:
     """The sync body, and whether it has anything to say (a long poll waits while it has not)."""
     now = hs.clock_ms()
@@ -41,6 +54,15 @@ def sync_response(
         invite = room.member_event(user_id)
         if invite is not None and (since is None or invite.pos > since.room_pos):
             invited[room_id] = {"invite_state": {"events": _invite_state(room, invite)}}
+    left: JsonDict = {}
+    forgotten = hs.forgotten_rooms.get(user_id, set())
+    for room_id in hs.left_rooms.get(user_id, ()):
+        room = hs.rooms[room_id]
+        departure = room.member_event(user_id)
+        # A first sync shows rooms left long ago only when its filter asks (`include_leave`); later ones, new leaves.
+        wanted = include_leave if since is None else departure is not None and departure.pos > since.room_pos
+        if departure is not None and wanted and room_id not in forgotten:
+            left[room_id] = _left_room(room, departure, (user_id, session.device_id), since, timeline_limit, now)
 
     if since is not None:
         hs.to_device.acknowledge(user_id, session.device_id, since.to_device_pos)
@@ -50,7 +72,7 @@ def sync_response(
 
     body: JsonDict = {
         "next_batch": str(StreamToken(hs.pos, to_device_pos)),
-        "rooms": {"join": joined, "invite": invited, "leave": {}},
+        "rooms": {"join": joined, "invite": invited, "leave": left},
         "to_device": {"events": to_device},
         "presence": {"events": presence},
         "account_data": {"events": account_data},
@@ -59,7 +81,7 @@ def sync_response(
         "device_one_time_keys_count": {"signed_curve25519": 0},
         "device_unused_fallback_key_types": [],
     }
-    return body, bool(joined or invited or to_device or account_data or presence)
+    return body, bool(joined or invited or left or to_device or account_data or presence)
 
 
 def _account_data(hs: Homeserver, user_id: str, since_pos: int | None) -> list[JsonDict]:
@@ -124,6 +146,33 @@ def _ephemeral(hs: Homeserver, room_id: str, user_id: str, since: StreamToken | 
     since_pos = since.room_pos if since is not None else None
     events = (hs.typing.event_since(room_id, since_pos), hs.receipts.event_since(room_id, user_id, since_pos))
     return [event for event in events if event is not None]
+
+
+def _left_room(
+    room: Room, departure: Event, viewer: tuple[str, str], since: StreamToken | None, limit: int, now: int
+) -> JsonDict:
+    """A room the viewer left or was kicked or banned from: its timeline up to and including that event, and the
+    state as it was then (on a first sync all of it; later, what changed since the token)."""
+    start = bisect_right(room.positions, since.room_pos) if since is not None else 0
+    window = room.timeline[start : bisect_right(room.positions, departure.pos)]
+    events = window[-limit:] if limit else []
+    in_timeline = {event.event_id for event in events}
+    after = since.room_pos if since is not None else 0
+    state = [
+        event
+        for event in sorted(state_at(room, departure.pos).values(), key=lambda event: event.pos)
+        if event.pos > after and event.event_id not in in_timeline
+    ]
+    prev_pos = events[0].pos - 1 if events else departure.pos  # as for joined rooms: no gap, no repeat
+    return {
+        "timeline": {
+            "events": [_sync_event(event, now, viewer) for event in events],
+            "limited": len(window) > len(events),
+            "prev_batch": str(StreamToken(prev_pos, 0)),
+        },
+        "state": {"events": [_sync_event(event, now, viewer) for event in state]},
+        "account_data": {"events": []},
+    }
 
 
 def _sync_event(event: Event, now: int, viewer: tuple[str, str]) -> JsonDict:
