@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -33,6 +34,8 @@ if not CLIENT_SERVER.is_file():
     pytest.skip(f"no Matrix spec data at {CLIENT_SERVER}", allow_module_level=True)
 
 V3 = "/_matrix/client/v3"
+MEDIA = "/_matrix/media/v3"
+CLIENT_MEDIA = "/_matrix/client/v1/media"
 # What the mock serves; the rest of the spec is dropped before schemathesis sees it.
 SERVED = {
     ("GET", "/_matrix/client/versions"),
@@ -49,6 +52,28 @@ SERVED = {
     ("GET", f"{V3}/joined_rooms"),
     ("PUT", f"{V3}/rooms/{{roomId}}/send/{{eventType}}/{{txnId}}"),
     ("PUT", f"{V3}/sendToDevice/{{eventType}}/{{txnId}}"),
+    ("PUT", f"{V3}/rooms/{{roomId}}/typing/{{userId}}"),
+    ("POST", f"{V3}/rooms/{{roomId}}/receipt/{{receiptType}}/{{eventId}}"),
+    ("POST", f"{V3}/rooms/{{roomId}}/read_markers"),
+    ("GET", f"{V3}/directory/room/{{roomAlias}}"),
+    ("PUT", f"{V3}/directory/room/{{roomAlias}}"),
+    ("DELETE", f"{V3}/directory/room/{{roomAlias}}"),
+    ("GET", f"{V3}/directory/list/room/{{roomId}}"),
+    ("PUT", f"{V3}/directory/list/room/{{roomId}}"),
+    ("GET", f"{V3}/publicRooms"),
+    ("POST", f"{V3}/publicRooms"),
+    ("POST", f"{V3}/user_directory/search"),
+    ("POST", f"{MEDIA}/upload"),
+    ("PUT", f"{MEDIA}/upload/{{serverName}}/{{mediaId}}"),
+    ("POST", "/_matrix/media/v1/create"),
+    ("GET", f"{MEDIA}/config"),
+    ("GET", f"{MEDIA}/download/{{serverName}}/{{mediaId}}"),
+    ("GET", f"{MEDIA}/download/{{serverName}}/{{mediaId}}/{{fileName}}"),
+    ("GET", f"{MEDIA}/thumbnail/{{serverName}}/{{mediaId}}"),
+    ("GET", f"{CLIENT_MEDIA}/config"),
+    ("GET", f"{CLIENT_MEDIA}/download/{{serverName}}/{{mediaId}}"),
+    ("GET", f"{CLIENT_MEDIA}/download/{{serverName}}/{{mediaId}}/{{fileName}}"),
+    ("GET", f"{CLIENT_MEDIA}/thumbnail/{{serverName}}/{{mediaId}}"),
     ("GET", "/.well-known/matrix/client"),
     ("GET", f"{V3}/capabilities"),
     ("GET", f"{V3}/pushrules/"),
@@ -83,6 +108,11 @@ OPAQUE_PARAMETERS = [
     (f"{V3}/events", "from", "mockmx-stream-token"),
     (f"{V3}/sync", "filter", "mockmx-filter"),
 ]
+DOWNLOADS = [  # the spec gives their media ids no format
+    f"{prefix}/download/{{serverName}}/{{mediaId}}{end}"
+    for prefix in (MEDIA, CLIENT_MEDIA)
+    for end in ("", "/{fileName}")
+]
 # Ids the spec types as plain strings, given the spec's own formats for every method of the path, so that some
 # requests name users and rooms the mock knows; and filter ids, some of them the one the `live` fixture uploads.
 ID_PARAMETERS = [
@@ -94,6 +124,11 @@ ID_PARAMETERS = [
     (f"{V3}/devices/{{deviceId}}", "deviceId", "mockmx-device-id"),
     (f"{V3}/user/{{userId}}/account_data/{{type}}", "type", "mockmx-account-data-type"),
     (f"{V3}/user/{{userId}}/rooms/{{roomId}}/account_data/{{type}}", "type", "mockmx-account-data-type"),
+    (f"{V3}/rooms/{{roomId}}/read_markers", "roomId", "mx-room-id"),
+    *((path, "mediaId", "mockmx-file-media-id") for path in DOWNLOADS),
+    (f"{MEDIA}/thumbnail/{{serverName}}/{{mediaId}}", "mediaId", "mockmx-image-media-id"),
+    (f"{CLIENT_MEDIA}/thumbnail/{{serverName}}/{{mediaId}}", "mediaId", "mockmx-image-media-id"),
+    (f"{MEDIA}/upload/{{serverName}}/{{mediaId}}", "mediaId", "mockmx-pending-media-id"),
 ]
 SEEDED_ACCOUNT_DATA = "org.example.seeded"
 SEED = 1721
@@ -151,6 +186,19 @@ schemathesis.openapi.format(
 )
 account_data_types = st.sampled_from([SEEDED_ACCOUNT_DATA, "m.push_rules", "m.fully_read"])
 schemathesis.openapi.format("mockmx-account-data-type", st.one_of(account_data_types, st.text(max_size=20)))
+# Media the live mock holds (`seed_media`): a file to download, an image to thumbnail, ids created to upload to.
+MEDIA_IDS: dict[str, list[str]] = {"file": [], "image": [], "pending": []}
+
+
+def media_ids(kind: str) -> st.SearchStrategy[str]:
+    """One of the seeded media ids of `kind`, or a made-up one."""
+    seeded = MEDIA_IDS[kind]
+    known = st.builds(lambda i: seeded[i % len(seeded)] if seeded else "unknown", st.integers(0, 63))
+    return st.one_of(known, st.from_regex(r"\A[A-Za-z0-9_-]{1,24}\Z"))
+
+
+for media_kind in MEDIA_IDS:
+    schemathesis.openapi.format(f"mockmx-{media_kind}-media-id", media_ids(media_kind))
 
 
 # `apply_to` is attached to the hook registry at run time, where mypy cannot see it.
@@ -229,7 +277,20 @@ def live() -> Iterator[LiveServer]:
     """One mock for the module, so that what one operation made (rooms, messages) shows in the others' answers."""
     with serve(conformance_scenario()) as server:
         seed_account(server)
+        seed_media(server)
         yield server
+
+
+def seed_media(live: LiveServer) -> None:
+    """A file and an image of alice's, and two media ids she created to upload to, for the media operations."""
+    with live.client(ALICE_TOKEN) as alice:
+        file = alice.post(f"{MEDIA}/upload", content=b"seed", headers={"Content-Type": "application/octet-stream"})
+        image = alice.post(f"{MEDIA}/upload", content=b"\x89PNG\r\n\x1a\n", headers={"Content-Type": "image/png"})
+        created = [alice.post("/_matrix/media/v1/create") for _ in range(2)]
+    for kind, answers in (("file", [file]), ("image", [image]), ("pending", created)):
+        for r in answers:
+            assert r.status_code == 200, r.text
+        MEDIA_IDS[kind][:] = [r.json()["content_uri"].rsplit("/", 1)[1] for r in answers]
 
 
 def seed_account(live: LiveServer) -> None:
@@ -280,6 +341,9 @@ def test_operation_conforms(case: Case[Any], live: LiveServer, tally: Tally) -> 
     except BaseException:  # schemathesis reports failed checks as a BaseExceptionGroup
         tally.failures += 1
         raise
+    finally:
+        if case.method == "DELETE" and case.operation.path == f"{V3}/directory/room/{{roomAlias}}":
+            restore_aliases(live)
 
 
 # Operations that end sessions, or that take a password through User-Interactive Authentication (which they may then
@@ -313,6 +377,14 @@ def fresh_refresh_token(live: LiveServer) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["refresh_token"]
     return token
+
+
+def restore_aliases(live: LiveServer) -> None:
+    """The scenario's aliases, back after a deletion, so that later requests to resolve them find them."""
+    with live.client(ALICE_TOKEN) as client:
+        for alias, room_id in (("#lobby:localhost", LOBBY), ("#backstage:localhost", BACKSTAGE)):
+            r = client.put(f"{V3}/directory/room/{quote(alias, safe='')}", json={"room_id": room_id})
+            assert r.status_code in (200, 409), r.text  # 409: it was still there
 
 
 def short_timeout(timeout: Any) -> Any:
