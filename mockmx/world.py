@@ -34,7 +34,8 @@ class Mock:
     def _build(self, scenario: Scenario) -> World:
         hs = Homeserver(scenario)
         push_sender = PushSender(hs, scenario.push, resolve_url=self.absolute_url)
-        hs.listeners.append(push_sender.on_event)
+        hs.notifications.listeners.append(push_sender.on_notified)
+        hs.receipts.listeners.append(push_sender.on_read)
         return World(
             scenario=scenario,
             homeserver=hs,

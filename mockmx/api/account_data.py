@@ -11,7 +11,6 @@ from starlette.responses import JSONResponse, Response
 from mockmx.api.request import authenticate_user, homeserver, read_json_object
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.accounts import Session
-from mockmx.push.default_rules import ruleset_for
 
 ROOM_ID = re.compile(r"![^:]+(:.+)?")
 PUSH_RULES = "m.push_rules"
@@ -26,7 +25,7 @@ async def get_global(request: Request) -> Response:
     session = _owner(request, "get")
     event_type = request.path_params["type"]
     if event_type == PUSH_RULES:
-        return JSONResponse({"global": ruleset_for(session.user_id)})
+        return JSONResponse({"global": homeserver(request).push_rules.ruleset(session.user_id)})
     content = homeserver(request).account_data.get_global(session.user_id, event_type)
     if content is None:
         raise MatrixError(404, "Account data not found", Codes.NOT_FOUND)

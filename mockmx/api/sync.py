@@ -32,6 +32,7 @@ async def sync(request: Request) -> Response:
     definition = _filter_definition(hs, session.user_id, request.query_params.get("filter"))
     limit = _timeline_limit(definition)
     include_leave = _include_leave(definition)
+    thread_counts = _unread_thread_notifications(definition)
     # A first sync, or one asking for full state, answers at once; an incremental one waits for news.
     if since is None or full_state:
         timeout_ms = 0
@@ -40,7 +41,13 @@ async def sync(request: Request) -> Response:
         (session.user_id,),
         timeout_ms,
         lambda: sync_response(
-            hs, session, since, full_state=full_state, timeline_limit=limit, include_leave=include_leave
+            hs,
+            session,
+            since,
+            full_state=full_state,
+            timeline_limit=limit,
+            include_leave=include_leave,
+            thread_counts=thread_counts,
         ),
     )
     return JSONResponse(body)
@@ -80,6 +87,16 @@ def _include_leave(definition: Any) -> bool:
     if not isinstance(include_leave, bool):
         raise MatrixError(400, "room.include_leave must be a boolean", Codes.BAD_JSON)
     return include_leave
+
+
+def _unread_thread_notifications(definition: Any) -> bool:
+    """The filter's `room.timeline.unread_thread_notifications`: whether counts come per thread."""
+    room = definition.get("room") if isinstance(definition, dict) else None
+    timeline = room.get("timeline") if isinstance(room, dict) else None
+    wanted = timeline.get("unread_thread_notifications", False) if isinstance(timeline, dict) else False
+    if not isinstance(wanted, bool):
+        raise MatrixError(400, "room.timeline.unread_thread_notifications must be a boolean", Codes.BAD_JSON)
+    return wanted
 
 
 async def create_filter(request: Request) -> Response:

@@ -56,6 +56,8 @@ class Receipts:
         self._advance = advance
         self._rooms: dict[str, _RoomReceipts] = {}
         self._unread: dict[tuple[str, str], _Unread] = {}  # one per (room, member who synced): bounded
+        # Called with (room, user id) after a read receipt moved: how badge-only pushes hook in.
+        self.listeners: list[Callable[[Room, str], None]] = []
 
     def put(self, room: Room, user_id: str, receipt_type: str, event: Event, thread_id: str | None, ts: int) -> bool:
         """Record the receipt unless it points at or before the one already there; whether it was recorded."""
@@ -71,6 +73,8 @@ class Receipts:
         else:
             self._notifier.notify(room.joined)
             self._notifier.notify((room.room_id,))
+        for listener in self.listeners:
+            listener(room, user_id)
         return True
 
     def event_since(self, room_id: str, viewer: str, since_pos: int | None) -> JsonDict | None:
@@ -100,6 +104,20 @@ class Receipts:
         for receipt_type in RECEIPT_TYPES:
             for thread_id in (None, MAIN_THREAD):
                 receipt = room.by_key.get((receipt_type, user_id, thread_id))
+                if receipt is not None:
+                    latest = max(latest, receipt.event_pos)
+        return latest
+
+    def thread_read_up_to(self, room_id: str, user_id: str, thread_id: str | None) -> int:
+        """The stream position the user's read receipts acknowledge in one thread (`main` for the main timeline):
+        the later of its threaded receipt and the unthreaded one, which covers every thread (None: only that)."""
+        room = self._rooms.get(room_id)
+        if room is None:
+            return 0
+        latest = 0
+        for receipt_type in RECEIPT_TYPES:
+            for thread in (None, thread_id):
+                receipt = room.by_key.get((receipt_type, user_id, thread))
                 if receipt is not None:
                     latest = max(latest, receipt.event_pos)
         return latest

@@ -22,6 +22,8 @@ from mockmx.homeserver.tokens import StreamToken
 from mockmx.homeserver.typing import Typing
 from mockmx.homeserver.uia import InteractiveAuth
 from mockmx.homeserver.visibility import DEPARTED, membership_of
+from mockmx.push.notification_log import NotificationLog
+from mockmx.push.ruleset import PushRules
 from mockmx.scenario.model import RoomSpec, Scenario
 
 ROOM_VERSION = "10"
@@ -58,8 +60,13 @@ class Homeserver:
         self.media = MediaStore(scenario.server_name, scenario.media, clock_ms=clock_ms, notifier=self.notifier)
         self.account_data = AccountData(notifier=self.notifier, advance=self.advance)
         self.presence = Presence(notifier=self.notifier, advance=self.advance, peers=self.peers_of)
+        # Push rules decide, as each event arrives, whom it notifies; the log keeps that for pushes and counts.
+        self.push_rules = PushRules(on_change=self._push_rules_changed)
+        self.notifications = NotificationLog(self)
+        self.listeners.append(self.notifications.on_event)
         for user in scenario.users:
             self.accounts.add_user(user)
+            self.push_rules.load(user.user_id, user.push_rules)
             for pusher in user.pushers:
                 self.pushers.add(Pusher.from_spec(user.user_id, pusher), append=True)
         for room in scenario.rooms:
@@ -85,6 +92,10 @@ class Homeserver:
         for room_id in self.rooms_of(user_id):
             peers |= self.rooms[room_id].joined
         return peers
+
+    def _push_rules_changed(self, user_id: str) -> None:
+        # The rules reach the user's devices as `m.push_rules` account data, in /sync, at a position of its own.
+        self.account_data.set_global(user_id, "m.push_rules", {"global": self.push_rules.ruleset(user_id)})
 
     def display_name(self, user_id: str) -> str:
         user = self.accounts.users.get(user_id)

@@ -9,7 +9,6 @@ from mockmx.homeserver.rooms import Event, JsonDict, Room
 from mockmx.homeserver.server import Homeserver
 from mockmx.homeserver.tokens import StreamToken
 from mockmx.homeserver.visibility import state_at
-from mockmx.push.default_rules import ruleset_for
 
 DEFAULT_TIMELINE_LIMIT = 10  # Synapse's default when the filter names none
 # The stripped state an invite carries: the spec's required and recommended types, and Synapse's topic.
@@ -32,6 +31,7 @@ def sync_response(
     full_state: bool = False,
     timeline_limit: int = DEFAULT_TIMELINE_LIMIT,
     include_leave: bool = False,
+    thread_counts: bool = False,
 ) -> tuple[JsonDict, bool]:
     """The sync body, and whether it has anything to say (a long poll waits while it has not)."""
     now = hs.clock_ms()
@@ -46,7 +46,10 @@ def sync_response(
         viewer = (user_id, session.device_id)
         entry = _joined_room(room, viewer, since, full_state, timeline_limit, now, ephemeral, room_data)
         if entry is not None:
-            entry["unread_notifications"] = hs.receipts.unread(room, user_id, hs.display_name(user_id))
+            counts, by_thread = hs.notifications.unread_notifications(room, user_id, by_thread=thread_counts)
+            entry["unread_notifications"] = counts
+            if by_thread:  # only when the filter asks (`unread_thread_notifications`) and a thread has any
+                entry["unread_thread_notifications"] = by_thread
             joined[room_id] = entry
     invited: JsonDict = {}
     for room_id in hs.invited_rooms.get(user_id, ()):
@@ -87,8 +90,9 @@ def sync_response(
 def _account_data(hs: Homeserver, user_id: str, since_pos: int | None) -> list[JsonDict]:
     """The user's global account data changed since the token; a first sync also gets the push rules (as Synapse)."""
     events = hs.account_data.global_events(user_id, since_pos)
-    if since_pos is None:
-        events.insert(0, {"type": "m.push_rules", "content": {"global": ruleset_for(user_id)}})
+    if since_pos is None and not any(event["type"] == "m.push_rules" for event in events):
+        # Never changed, so not stored: the rules as they are (the defaults, and a scenario's).
+        events.insert(0, {"type": "m.push_rules", "content": {"global": hs.push_rules.ruleset(user_id)}})
     return events
 
 

@@ -1,5 +1,8 @@
 """The mock homeserver's pushing: a notification per notifying event and pusher, sent in the background.
 
+Which events notify whom, and how, the push rules decide (`NotificationLog`); a read receipt that changes a
+user's unread count sends each of their pushers a badge-only update.
+
 Each pusher has its own queue and worker, so a slow or failing gateway delays only its own pushes and a
 send never waits for pushing. A failed push (no answer, a non-2xx status, a body that is not JSON) is
 retried with exponential backoff before the next one goes, as Synapse does; a pusher whose pushkey comes
@@ -19,8 +22,8 @@ from mockmx import __version__
 from mockmx.homeserver.pushers import Pusher
 from mockmx.homeserver.rooms import Event, Room
 from mockmx.homeserver.server import Homeserver
+from mockmx.push.evaluator import Decision
 from mockmx.push.protocol import PUSH_TIMEOUT_SECONDS
-from mockmx.push.rules import priority, tweaks_for
 from mockmx.scenario.model import PushSpec
 
 log = logging.getLogger(__name__)
@@ -31,47 +34,61 @@ class PushSender:
         self.hs = hs
         self.spec = spec
         self.resolve_url = resolve_url  # a pusher's URL as given (a bare path means the mock itself), absolute
-        self.unread: dict[str, int] = {}  # user_id -> notifying events since... ever: the mock has no receipts
         self._queues: dict[tuple[str, str, str], asyncio.Queue[dict[str, Any]]] = {}
         self._workers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._last_badge: dict[tuple[str, str, str], int] = {}  # per pusher: the count its gateway last got
         self._client: httpx.AsyncClient | None = None
         self.sent = 0  # pushes the gateways acknowledged, for tests and benchmarks
         self.failures = 0
 
-    def on_event(self, room: Room, event: Event) -> None:
-        """Queue the pushes `event` causes; called by the homeserver for every event it stores."""
+    def on_notified(self, room: Room, event: Event, decisions: list[tuple[str, Decision]]) -> None:
+        """Queue the pushes for an event the push rules decided notifies these users (NotificationLog listener)."""
         pushers = self.hs.pushers
-        candidates = pushers.users
-        if not candidates:
+        if not pushers.users:
             return
-        targets = room.joined & candidates
-        if event.type == "m.room.member" and event.state_key is not None and event.state_key in candidates:
-            targets.add(event.state_key)
-        for user_id in targets:
-            tweaks = tweaks_for(event, user_id, self.hs.display_name(user_id), len(room.joined))
-            if tweaks is None:
+        for user_id, decision in decisions:
+            user_pushers = pushers.of(user_id)
+            if not user_pushers:
                 continue
-            unread = self.unread[user_id] = self.unread.get(user_id, 0) + 1
-            for pusher in pushers.of(user_id):
-                self._enqueue(pusher, self._payload(pusher, room, event, tweaks, unread))
+            badge = self.hs.notifications.badge(user_id, self.spec.unread_count)
+            for pusher in user_pushers:
+                self._last_badge[pusher.key] = badge
+                self._enqueue(pusher, self._payload(pusher, room, event, decision, badge))
 
-    def _payload(self, pusher: Pusher, room: Room, event: Event, tweaks: dict[str, Any], unread: int) -> dict[str, Any]:
-        device: dict[str, Any] = {
+    def on_read(self, room: Room, user_id: str) -> None:
+        """A read receipt moved (Receipts listener): each of the user's pushers whose gateway last heard another
+        count gets a badge-only push, as Synapse sends one."""
+        user_pushers = self.hs.pushers.of(user_id)
+        if not user_pushers:
+            return
+        badge = self.hs.notifications.badge(user_id, self.spec.unread_count)
+        for pusher in user_pushers:
+            if self._last_badge.get(pusher.key) != badge:
+                self._last_badge[pusher.key] = badge
+                self._enqueue(pusher, self._badge_payload(pusher, badge))
+
+    def _device(self, pusher: Pusher) -> dict[str, Any]:
+        return {
             "app_id": pusher.app_id,
             "pushkey": pusher.pushkey,
             "pushkey_ts": pusher.pushkey_ts,
             "data": {key: value for key, value in pusher.data.items() if key != "url"},
         }
+
+    def _payload(self, pusher: Pusher, room: Room, event: Event, decision: Decision, badge: int) -> dict[str, Any]:
+        device = self._device(pusher)
         notification: dict[str, Any] = {
             "event_id": event.event_id,
             "room_id": event.room_id,
-            "counts": {"unread": unread},
-            "prio": priority(event, tweaks),
+            "counts": _counts(badge),
+            "prio": priority(event, decision),
             "devices": [device],
         }
         if pusher.event_id_only:
             return {"notification": notification}
-        device["tweaks"] = tweaks
+        tweaks = decision.tweaks
+        if tweaks:  # as Synapse: no `tweaks` rather than an empty one
+            device["tweaks"] = tweaks
         notification.update(
             {
                 "id": event.event_id,
@@ -86,8 +103,13 @@ class PushSender:
         if room.canonical_alias is not None:
             notification["room_alias"] = room.canonical_alias
         if event.type == "m.room.member":
+            notification["membership"] = event.content.get("membership")
             notification["user_is_target"] = event.state_key == pusher.user_id
         return {"notification": notification}
+
+    def _badge_payload(self, pusher: Pusher, badge: int) -> dict[str, Any]:
+        # Synapse's badge update, except that `type` is left out rather than `null`: the spec types it a string.
+        return {"notification": {"id": "", "sender": "", "counts": _counts(badge), "devices": [self._device(pusher)]}}
 
     def _enqueue(self, pusher: Pusher, payload: dict[str, Any]) -> None:
         queue = self._queues.get(pusher.key)
@@ -149,3 +171,13 @@ class PushSender:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def priority(event: Event, decision: Decision) -> str:
+    """`high` for what sounds or highlights, and (not knowing what it hides) for anything encrypted, as Synapse."""
+    return "high" if event.type == "m.room.encrypted" or decision.sounds or decision.highlight else "low"
+
+
+def _counts(badge: int) -> dict[str, int]:
+    # The push gateway spec: "Counts whose value is zero should be omitted."
+    return {"unread": badge} if badge else {}

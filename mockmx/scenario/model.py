@@ -7,6 +7,7 @@ expands localparts and aliases, so the homeserver never has to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 
@@ -39,6 +40,9 @@ class UserSpec:
     display_name: str | None = None
     devices: tuple[DeviceSpec, ...] = ()
     pushers: tuple[PusherSpec, ...] = ()
+    # Push rules as `PUT /pushrules/global/{kind}/{rule_id}` bodies plus `kind` and `rule_id`, most important first
+    # within a kind; for a server-default rule (`.m.rule...`), only `enabled` and `actions`.
+    push_rules: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,12 +112,23 @@ class RejectSpec:
     after: int = 0
 
 
+class UnreadCount(str, Enum):
+    """What a push's `counts.unread` counts: the spec's unread notifying messages over all the user's rooms, or
+    the rooms with any, as Synapse does by default (`push.group_unread_count_by_room`). Pending invites count one
+    each either way, as in Synapse."""
+
+    MESSAGES = "messages"
+    ROOMS = "rooms"
+
+
 @dataclass(frozen=True)
 class PushSpec:
-    """How the mock homeserver retries a push that failed: from `backoff` seconds, doubling up to `max_backoff`."""
+    """How the mock homeserver retries a push that failed (from `backoff` seconds, doubling up to `max_backoff`),
+    and what its pushes count as unread."""
 
     backoff: float = 1.0
     max_backoff: float = 3600.0
+    unread_count: UnreadCount = UnreadCount.MESSAGES
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,62 @@
+"""`GET /notifications`: the events the user was notified about (by their push rules), newest first."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mockmx.api.request import authenticate_user, homeserver
+from mockmx.errors import Codes, MatrixError
+from mockmx.homeserver.rooms import JsonDict
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500  # Synapse's cap
+
+
+async def notifications(request: Request) -> Response:
+    user_id = authenticate_user(request).user_id
+    before = _from_token(request.query_params.get("from"))
+    limit = _limit(request.query_params.get("limit"))
+    only_highlight = request.query_params.get("only") == "highlight"  # other values filter nothing, as in Synapse
+    hs = homeserver(request)
+    log = hs.notifications
+    found, more = log.page(user_id, before, limit, only_highlight=only_highlight)
+    now = hs.clock_ms()
+    listed: list[JsonDict] = []
+    for notified in found:
+        room = hs.rooms[notified.room_id]
+        event = room.by_id[notified.event_id].serialize(now, (user_id, ""))
+        del event["room_id"]
+        listed.append(
+            {
+                "room_id": notified.room_id,
+                "actions": notified.actions,
+                "ts": notified.ts,
+                "read": log.is_read(user_id, notified),
+                "event": event,
+            }
+        )
+    body: JsonDict = {"notifications": listed}
+    if more:  # the spec: without `next_token` there are no more results
+        body["next_token"] = str(found[-1].pos)
+    return JSONResponse(body)
+
+
+def _from_token(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise MatrixError(400, 'Query parameter "from" contains unrecognised token', Codes.INVALID_PARAM)
+    return int(raw)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise MatrixError(400, "Query parameter 'limit' must be an integer", Codes.INVALID_PARAM) from None
+    if limit < 0:
+        raise MatrixError(400, "Query parameter 'limit' must not be negative", Codes.INVALID_PARAM)
+    return min(limit, MAX_LIMIT)
