@@ -113,6 +113,8 @@ def test_record_new_writes_what_passed_through_to_a_copy_of_the_recording(
         (["--unmatched", "ignore"], "invalid choice: 'ignore' (choose from '404', 'error', 'passthrough')"),
         (["--unmatched", "passthrough"], "needs an upstream homeserver URL"),
         (["--push-to", "gateway:8090"], "push_to must be an http:// or https:// URL"),
+        (["--token", "bob"], "expected USER=TOKEN, such as @bob:localhost=bob-token; got 'bob'"),
+        (["--token", "@nobody:localhost=t"], "the recording has no session of @nobody:localhost"),
     ],
 )
 def test_bad_options_exit_2_and_say_why(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

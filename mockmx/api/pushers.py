@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from mockmx.api.request import authenticate, homeserver, optional_str, read_json_object, require_object, require_str
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.pushers import Pusher
-from mockmx.push.protocol import NOTIFY_PATH
 from mockmx.hosting import hosted_as
+from mockmx.push.protocol import NOTIFY_PATH
 from mockmx.world import Mock
 
 MAX_APP_ID = 64

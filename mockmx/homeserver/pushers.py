@@ -10,7 +10,6 @@ from typing import Any
 from mockmx.scenario.model import PusherSpec
 
 
-
 @dataclass
 class Pusher:
     user_id: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
@@ -43,6 +43,8 @@ def create_replay_app(
     unmatched: UnmatchedPolicy | str = UnmatchedPolicy.NOT_FOUND,
     upstream: str | None = None,
     record_new: str | os.PathLike[str] | None = None,
+    tokens: Mapping[str, str] | None = None,
+    repeat: bool = False,
 ) -> Starlette:
     """A server that answers as `recording` (or the recording file it names) did; `ReplayHost.of(app)` holds it,
     and its `state` what it did.
@@ -51,7 +53,10 @@ def create_replay_app(
     request matching nothing is answered (`upstream` is the homeserver `passthrough` forwards to); `strict` marks
     misses as failures for the plugin and `mockmx replay` to report. `record_new` (with passthrough) is where a copy
     of the recording with the passed-through requests appended as flows is written, once there is one
-    (`ReplayHost.extension`, see extend.py).
+    (`ReplayHost.extension`, see extend.py). `tokens` maps users (`@user:server`, or `@user:server/DEVICE`) to
+    the access tokens the client sends as them: each stands for that user's recorded session. With `repeat`, the
+    replay starts over by itself once every recorded request has been answered (`POST /_mockmx/reset` does it
+    at any time).
 
     With passthrough, a login or registration the recording answers is made on the upstream too, so that the
     client holds a real access token for the requests that pass through (unless the recording kept its secrets).
@@ -66,8 +71,13 @@ def create_replay_app(
             raise ValueError(f"{name} must be an http:// or https:// URL, got {url!r}")
     if policy is UnmatchedPolicy.PASSTHROUGH and upstream is None:
         raise ValueError("unmatched='passthrough' needs an upstream homeserver URL to pass requests to")
-    state = ReplayState(recording, strict=strict, unmatched=policy, push_to=push_to)
-    replayer = Replayer(recording, state=state, push_to=push_to)
+    loaded = recording
+
+    def start() -> Replayer:
+        state = ReplayState(loaded, strict=strict, unmatched=policy, push_to=push_to)
+        return Replayer(loaded, state=state, push_to=push_to, tokens=tokens)
+
+    replayer = start()  # once here, so that a wrong declared token stops the app from being made
     extension = None
     if record_new is not None:
         extension = RecordingExtension(
@@ -79,23 +89,24 @@ def create_replay_app(
         )
     passthrough = None
     if policy is UnmatchedPolicy.PASSTHROUGH and upstream is not None:
-        passthrough = Passthrough(upstream, replayer, extension)
-    host = ReplayHost(replayer, passthrough, extension)
+        base = upstream
+
+        def passthrough(replayer: Replayer) -> Passthrough:
+            return Passthrough(base, replayer, extension)
+
+    host = ReplayHost(replayer, start=start, passthrough=passthrough, extension=extension, repeat=repeat)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await replayer.stop()
-            if passthrough is not None:
-                await passthrough.aclose()
-            if extension is not None:
-                extension.close()
+            await host.stop()
 
     app = Starlette(
         routes=[
             Route("/_mockmx/replay", _replay_status, methods=["GET"]),
+            Route("/_mockmx/reset", _reset, methods=["POST"]),
             Route("/{path:path}", _answer, methods=METHODS),
         ],
         middleware=[Middleware(BrowserCORS), Middleware(RawPathRouting)],
@@ -108,6 +119,8 @@ def create_replay_app(
 
 async def _answer(request: Request) -> Response:
     host = ReplayHost.of(request.app)
+    if host.repeat and host.replayer.finished:
+        await host.reset()
     replayer = host.replayer
     raw = request.scope.get("raw_path")
     path = raw.decode("latin-1").partition("?")[0] if raw else request.scope["path"]
@@ -149,6 +162,13 @@ async def _answer(request: Request) -> Response:
         errcode,
         extra={"mockmx_near_misses": [near.to_dict() for near in miss.near]},
     )
+
+
+async def _reset(request: Request) -> Response:
+    """Start the recording over (`POST /_mockmx/reset`): what a test suite calls before each test."""
+    host = ReplayHost.of(request.app)
+    await host.reset()
+    return JSONResponse({"runs": host.runs})
 
 
 async def _replay_status(request: Request) -> Response:

@@ -50,7 +50,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --unmatched passthrough: write the recording with what passed through appended to it to OUT "
         "(redacted and linked as mockmx record writes it)",
     )
+    parser.add_argument(
+        "--token",
+        metavar="USER=TOKEN",
+        action="append",
+        default=[],
+        type=_declared_token,
+        help="the access token your client sends as USER (@user:server, or @user:server/DEVICE when the recording "
+        "has several of their devices): it stands for that user's recorded session; repeatable",
+    )
+    parser.add_argument(
+        "--repeat",
+        action="store_true",
+        help="start over by itself once every recorded request has been answered, so the client can run again",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+
+
+def _declared_token(value: str) -> tuple[str, str]:
+    user, sep, token = value.partition("=")
+    if not sep or not user.startswith("@") or ":" not in user or not token:
+        raise argparse.ArgumentTypeError(f"expected USER=TOKEN, such as @bob:localhost=bob-token; got {value!r}")
+    return user, token
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             unmatched=args.unmatched,
             upstream=args.upstream,
             record_new=args.record_new,
+            tokens=dict(args.token),
+            repeat=args.repeat,
         )
     except RecordingError as error:
         print(error, file=sys.stderr)

@@ -1,10 +1,11 @@
-"""The object behind a replay app: what it replays, what it did, and where misses go."""
+"""The object behind a replay app: what it replays, what it did, where misses go, and how it starts over."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
+from mockmx.errors import Codes, MatrixError
 from mockmx.hosting import hosted_as
 from mockmx.replay.extend import RecordingExtension
 from mockmx.replay.passthrough import Passthrough
@@ -12,14 +13,26 @@ from mockmx.replay.replayer import Replayer
 from mockmx.replay.state import ReplayState
 
 
-@dataclass
 class ReplayHost:
-    """A replay as its server and endpoints see it (`ReplayHost.of(app)`)."""
+    """A replay as its server and endpoints see it (`ReplayHost.of(app)`): the current run of the recording."""
 
-    replayer: Replayer
-    passthrough: Passthrough | None = None  # where a miss goes, with unmatched='passthrough'
-    extension: RecordingExtension | None = None  # the copy of the recording that passed-through flows go to
-    url: str | None = None  # where the server listens, once bound
+    def __init__(
+        self,
+        replayer: Replayer,
+        *,
+        start: Callable[[], Replayer],
+        passthrough: Callable[[Replayer], Passthrough] | None = None,
+        extension: RecordingExtension | None = None,
+        repeat: bool = False,
+    ) -> None:
+        self._start = start  # a new run's replayer
+        self._passthrough = passthrough
+        self.replayer = replayer
+        self.passthrough = passthrough(self.replayer) if passthrough is not None else None
+        self.extension = extension  # the copy of the recording that passed-through flows go to
+        self.repeat = repeat  # start over by itself once every recorded request is answered
+        self.runs = 1  # how many times the recording has been started
+        self.url: str | None = None  # where the server listens, once bound
 
     @classmethod
     def of(cls, app: Any) -> ReplayHost:
@@ -28,8 +41,27 @@ class ReplayHost:
 
     @property
     def state(self) -> ReplayState:
-        """What the replay did so far, for tests to assert on."""
+        """What the current run did so far, for tests to assert on."""
         return self.replayer.state
+
+    async def reset(self) -> None:
+        """Play the recording again from the start: nothing answered, nothing bound but the declared tokens, empty
+        journals. Pending long polls of the old run end; its queued pushes go out first."""
+        if self.extension is not None:
+            raise MatrixError(409, "mockmx replay: a replay that records new flows cannot start over", Codes.UNKNOWN)
+        old = self.replayer
+        self.replayer = self._start()
+        if self._passthrough is not None:
+            self.passthrough = self._passthrough(self.replayer)
+        self.runs += 1
+        await old.stop()
+
+    async def stop(self) -> None:
+        await self.replayer.stop()
+        if self.passthrough is not None:
+            await self.passthrough.aclose()
+        if self.extension is not None:
+            self.extension.close()
 
     def bound_at(self, url: str) -> None:
         self.url = url

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mockmx.record.model import Flow
+from mockmx.record.redact import PLACEHOLDER
 from mockmx.replay.matchers import VARIABLE_MATCHERS, Context, Difference, Recorded, differences, same
 from mockmx.replay.shape import Shape
 from mockmx.replay.state import NearMiss
@@ -62,7 +63,8 @@ class FlowIndex:
 
     def find(self, got: Shape, context: Context) -> Entry | None:
         """The first pending recorded request `got` matches. With a credential not bound yet, the candidates are
-        those alike but for credentials, and the first whose credentials are free to stand for `got`'s."""
+        those alike but for credentials whose credentials are free to stand for `got`'s; an access token not bound
+        yet is bound only when the choice is certain (see `_certain`)."""
         bucket = self._buckets.get(got.bucket)
         if bucket is None:
             return None
@@ -71,6 +73,7 @@ class FlowIndex:
             return None
         while queue and queue[0].done:
             queue.popleft()
+        candidates = []
         for entry in queue:
             if entry.done:
                 continue
@@ -78,8 +81,10 @@ class FlowIndex:
             if got.fresh and not _slots_fit(got, entry.shape, context):
                 continue
             if not any(matcher(got, entry.recorded, context) for matcher in VARIABLE_MATCHERS):
-                return entry
-        return None
+                if got.auth is None or not got.auth.fresh:
+                    return entry
+                candidates.append(entry)
+        return _certain(got, candidates) if candidates else None
 
     def take(self, entry: Entry) -> None:
         """`entry` is answered: it leaves the queues, and is what a repeat of it is told about."""
@@ -115,6 +120,32 @@ class FlowIndex:
             note = "this replay answered it already, and the recording has it no more times"
             near.insert(0, _near_miss(repeat, [Difference("repeat", None, None, None, note)]))
         return near[:NEAR_REPORTED]
+
+
+class AmbiguousToken(Exception):
+    """A live access token no recorded session is bound to, which more than one of them could stand for."""
+
+    def __init__(self, sessions: list[str]) -> None:
+        super().__init__(sessions)
+        self.sessions = sessions  # the recorded access tokens, in recorded order
+
+
+def _certain(got: Shape, candidates: list[Entry]) -> Entry | None:
+    """The candidate a live access token not bound yet may take: one recorded with that very token (a recording
+    that kept its secrets), else the first, when all candidates are of one recorded session, redacted (a token
+    recorded as it was stands only for itself). Anything else would be a guess that may answer as another user:
+    AmbiguousToken."""
+    assert got.auth is not None
+    for entry in candidates:
+        if entry.shape.auth is not None and entry.shape.auth.value == got.auth.value:
+            return entry
+    redacted = [
+        entry for entry in candidates if entry.shape.auth is None or PLACEHOLDER.fullmatch(entry.shape.auth.value)
+    ]
+    sessions = list(dict.fromkeys(entry.shape.auth.value for entry in redacted if entry.shape.auth is not None))
+    if len(sessions) > 1:
+        raise AmbiguousToken(sessions)
+    return redacted[0] if redacted else None
 
 
 def _slots_fit(got: Shape, recorded: Shape, context: Context) -> bool:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from starlette.responses import Response
 
+from mockmx.errors import Codes, MatrixError
 from mockmx.record.model import Flow, Leg, Recording
 from mockmx.replay.bindings import PLACEHOLDER, Bindings
-from mockmx.replay.index import Entry, FlowIndex
+from mockmx.replay.index import AmbiguousToken, Entry, FlowIndex
 from mockmx.replay.matchers import Context, Recorded
 from mockmx.replay.pushes import PushReplayer, push_triggers
+from mockmx.replay.sessions import bind_declared, recorded_sessions
 from mockmx.replay.shape import SECRET_FIELDS, TOKEN_FIELDS, Shape, Slot, build_shape, tag_body, tag_content
 from mockmx.replay.state import Miss, ReplayState
 
@@ -29,10 +31,19 @@ ANSWER_HEADERS = ("retry-after", "location", "set-cookie")
 class Replayer:
     """One replay of one recording: its index, its bindings, what it has answered, and its pushes."""
 
-    def __init__(self, recording: Recording, *, state: ReplayState, push_to: str | None = None) -> None:
+    def __init__(
+        self,
+        recording: Recording,
+        *,
+        state: ReplayState,
+        push_to: str | None = None,
+        tokens: Mapping[str, str] | None = None,
+    ) -> None:
         self.recording = recording
         self.state = state
         self.bindings = Bindings()
+        self.sessions = recorded_sessions(recording)
+        bind_declared(tokens or {}, self.sessions, self.bindings)
         self.served: set[int] = set()
         self.released = False
         # Fields redacted with --redact-field: secrets, as far as replay can tell.
@@ -52,6 +63,7 @@ class Replayer:
             if causes:
                 self._waits_for[flow.id] = causes
         self.index = FlowIndex(entries)
+        self._client_flows = len(entries)
         self.pushes = (
             PushReplayer(push_triggers(recording, self.returned), push_to=push_to, state=state) if push_to else None
         )
@@ -80,8 +92,12 @@ class Replayer:
         )
 
     def match(self, got: Shape) -> Entry | None:
-        """The recorded flow that answers `got`, taken; or a transaction's earlier answer when `got` retries it."""
-        entry = self.index.find(got, Context(self.bindings, self.served))
+        """The recorded flow that answers `got`, taken; or a transaction's earlier answer when `got` retries it.
+        An access token that more than one recorded session could stand for is a 401, never a guess."""
+        try:
+            entry = self.index.find(got, Context(self.bindings, self.served))
+        except AmbiguousToken as ambiguous:
+            raise self._ambiguous(got, ambiguous.sessions) from None
         if entry is None:
             entry = self._retried(got)
             if entry is not None:
@@ -89,6 +105,23 @@ class Replayer:
             return entry
         self._take(entry, got)
         return entry
+
+    def _ambiguous(self, got: Shape, tokens: list[str]) -> MatrixError:
+        sessions = [str(self.sessions.get(token, token)) for token in tokens]
+        message = (
+            f"mockmx replay: the recording has {len(tokens)} sessions this access token could stand for "
+            f"({'; '.join(sessions)}), so it is bound to none: log in as the recording did, or say whose token it "
+            "is (mockmx replay --token @user:server=TOKEN; in pytest, the mockmx marker's tokens={'@user:server': "
+            "TOKEN})"
+        )
+        miss = Miss(got.describe(), (), "401 M_UNKNOWN_TOKEN: " + message)
+        self.state.misses.append(miss)
+        return MatrixError(401, message, Codes.UNKNOWN_TOKEN, extra={"soft_logout": False})
+
+    @property
+    def finished(self) -> bool:
+        """Whether every recorded client request has been answered."""
+        return len(self.served) >= self._client_flows
 
     def miss(self, got: Shape, request: str, answer: str) -> Miss:
         """Keep a miss in the state with its near misses, and return it."""

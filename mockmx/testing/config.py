@@ -34,6 +34,7 @@ class MockmxConfig:
     push_to: str | None = None  # the push gateway: replayed pushes go there; when recording, the push leg does
     strict: bool = False  # a request the recording does not hold fails the test
     unmatched: UnmatchedPolicy | None = None  # what the replay answers such a request with
+    tokens: Mapping[str, str] | None = None  # for mockmx_replay: {"@user:server": "the token your client sends"}
 
 
 NAMES = tuple(field.name for field in fields(MockmxConfig))
@@ -68,6 +69,13 @@ def _check(name: str, value: Any, base: Path) -> Any:
         return RecordMode.parse(value)
     if name == "unmatched":
         return UnmatchedPolicy.parse(value)
+    if name == "tokens":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(user, str) and user.startswith("@") and isinstance(token, str) and token
+            for user, token in value.items()
+        ):
+            raise TypeError(f"expected a mapping of user ids to access tokens, got {value!r}")
+        return dict(value)
     if name == "strict":
         if not isinstance(value, bool):
             raise TypeError(f"expected true or false, got {value!r}")

@@ -127,7 +127,7 @@ def mockmx_config() -> dict[str, Any]:
     """Defaults for the mockmx fixtures, weakest of the three places settings come from (the mockmx marker, then the
     command line, then this). Override it in a conftest.py, using other fixtures if need be:
     `return {"scenario": "world.yaml", "push_to": my_gateway.url}`. Names: scenario, recording, record_mode,
-    upstream, push_to, strict, unmatched."""
+    upstream, push_to, strict, unmatched, tokens."""
     return {}
 
 

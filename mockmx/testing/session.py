@@ -124,7 +124,7 @@ def _replaying(
         recording = load(path)
     except RecordingError as exc:
         raise SessionError(f"the recording does not load:\n{exc}") from exc
-    options: dict[str, Any] = {"strict": config.strict}
+    options: dict[str, Any] = {"strict": config.strict, "tokens": config.tokens}
     if config.record_mode is RecordMode.NEW:
         if config.upstream is None:
             raise SessionError(
