@@ -71,6 +71,9 @@ def test_matrix_js_sdk_client_flow() -> None:
     message = seen["message"]
     assert message["bob_saw"] == {"event_id": message["sent"], "sender": ALICE, "body": "hello bob"}
 
+    everyone = [[ALICE, "Alice"], [BOB, "Bob"]]
+    assert seen["members"] == {"loaded": everyone, "joined": everyone}
+
     history = [f"history {n}" for n in range(1, 13)]
     assert "history 1" not in seen["scrollback"]["before"], seen["scrollback"]
     after = seen["scrollback"]["after"]

@@ -80,10 +80,11 @@ async function login(user, password, deviceName) {
     return client;
 }
 
-/** Starts syncing and resolves at PREPARED; rejects if the first sync fails (an ERROR before PREPARED). */
+/** Starts syncing as Element does (members loaded lazily) and resolves at PREPARED; rejects if the first sync
+ * fails (an ERROR before PREPARED). */
 async function start(client, initialSyncLimit) {
     const ready = waitFor(client, ClientEvent.Sync, (state) => state === "PREPARED" || state === "ERROR", "PREPARED");
-    await client.startClient({ initialSyncLimit });
+    await client.startClient({ initialSyncLimit, lazyLoadMembers: true });
     const [state, , data] = await ready;
     if (state !== "PREPARED") throw new Error(`the first sync failed: ${data?.error ?? state}`);
 }
@@ -119,6 +120,16 @@ async function main() {
     const sent = await alice.sendTextMessage(LOBBY, "hello bob");
     const seen = await arrives;
     result.message = { sent: sent.event_id, bob_saw: { event_id: seen.getId(), sender: seen.getSender(), body: seen.getContent().body } };
+
+    step = "members";
+    // With lazy loading, the sync holds only the members that speak; the room asks for the rest (GET .../members).
+    const bobsLobby = bob.getRoom(LOBBY);
+    await bobsLobby.loadMembersIfNeeded();
+    result.members = {
+        loaded: bobsLobby.getJoinedMembers().map((m) => [m.userId, m.name]).sort(),
+        joined: Object.entries((await bob.getJoinedRoomMembers(LOBBY)).joined)
+            .map(([userId, m]) => [userId, m.display_name]).sort(),
+    };
 
     step = "scrollback";
     for (let n = 1; n <= HISTORY; n++) await alice.sendTextMessage(LOBBY, `history ${n}`);
