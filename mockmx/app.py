@@ -19,6 +19,7 @@ from mockmx.api import (
     media,
     members,
     membership,
+    messages,
     notifications,
     presence,
     profile,
@@ -64,6 +65,9 @@ CLIENT_ROUTES = [
     Route("/pushers", pushers.get_pushers, methods=["GET"]),
     Route("/pushers/set", pushers.set_pusher, methods=["POST"]),
     # -- rooms: state, members, membership, timeline --
+    Route("/rooms/{room_id:segment}/messages", messages.messages, methods=["GET"]),
+    Route("/rooms/{room_id:segment}/context/{event_id:segment}", messages.context, methods=["GET"]),
+    Route("/rooms/{room_id:segment}/event/{event_id:segment}", messages.get_event, methods=["GET"]),
     Route("/rooms/{room:segment}/state", state.get_state, methods=["GET"]),
     Route("/rooms/{room:segment}/state/{event_type:segment}", state.get_state_event, methods=["GET"]),
     Route("/rooms/{room:segment}/state/{event_type:segment}", state.put_state_event, methods=["PUT"]),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from mockmx.homeserver.accounts import Session
+from mockmx.homeserver.history import FOREVER
 from mockmx.homeserver.rooms import Event, JsonDict, Room
 from mockmx.homeserver.server import Homeserver
+from mockmx.homeserver.timeline import Direction, page
 from mockmx.homeserver.tokens import StreamToken
 from mockmx.homeserver.visibility import state_at
 
@@ -108,8 +110,11 @@ def _joined_room(
 ) -> JsonDict | None:
     newly_joined = True
     if since is None or _joined_after(room, viewer[0], since.room_pos):
-        events = room.timeline[-limit:] if limit else []
-        limited = len(room.timeline) > len(events)
+        # The newest events the viewer may see: with history visibility `joined`, none from before they joined.
+        readable = room.history.readable(viewer[0]) or []
+        found = page(room, readable, start=FOREVER, direction=Direction.BACKWARDS, limit=limit)
+        events = found.events[::-1]
+        limited = found.next_pos is not None
     else:
         newly_joined = False
         after = room.events_after(since.room_pos)
@@ -122,12 +127,17 @@ def _joined_room(
     if newly_joined or full_state:
         in_timeline = {event.event_id for event in events}
         state = [event for event in room.state.values() if event.event_id not in in_timeline]
-    first_pos = events[0].pos if events else (room.positions[-1] if room.positions else 0)
+    elif limited and since is not None:
+        # The state that changed in the gap a limited timeline leaves out, which the client would otherwise miss.
+        gap_end = events[0].pos if events else FOREVER
+        state = sorted((e for e in room.state.values() if since.room_pos < e.pos < gap_end), key=lambda e: e.pos)
+    # /messages pages back from prev_batch: just before the timeline's first event, or from the newest when empty.
+    prev_pos = events[0].pos - 1 if events else (room.positions[-1] if room.positions else 0)
     return {
         "timeline": {
             "events": [_sync_event(event, now, viewer) for event in events],
             "limited": limited,
-            "prev_batch": str(StreamToken(max(0, first_pos - 1), 0)),
+            "prev_batch": str(StreamToken(prev_pos, 0)),
         },
         "state": {"events": [_sync_event(event, now, viewer) for event in state]},
         "ephemeral": {"events": ephemeral},
