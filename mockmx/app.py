@@ -26,7 +26,9 @@ from mockmx.api import (
     push_rules,
     pushers,
     receipts,
+    redact,
     register,
+    relations,
     rooms,
     send,
     session,
@@ -68,6 +70,7 @@ CLIENT_ROUTES = [
     Route("/rooms/{room_id:segment}/messages", messages.messages, methods=["GET"]),
     Route("/rooms/{room_id:segment}/context/{event_id:segment}", messages.context, methods=["GET"]),
     Route("/rooms/{room_id:segment}/event/{event_id:segment}", messages.get_event, methods=["GET"]),
+    Route("/rooms/{room_id:segment}/redact/{event_id:segment}/{txn_id:segment}", redact.redact_event, methods=["PUT"]),
     Route("/rooms/{room:segment}/state", state.get_state, methods=["GET"]),
     Route("/rooms/{room:segment}/state/{event_type:segment}", state.get_state_event, methods=["GET"]),
     Route("/rooms/{room:segment}/state/{event_type:segment}", state.put_state_event, methods=["PUT"]),
@@ -155,6 +158,20 @@ CLIENT_ROUTES = [
 ]
 # Synapse still serves these two under the pre-r0 prefix.
 LEGACY_V1_ROUTES = [CLIENT_ROUTES[0], CLIENT_ROUTES[3]]
+# Endpoints the spec added under /_matrix/client/v1 alone.
+CLIENT_V1_ROUTES = [
+    Route("/rooms/{room_id:segment}/relations/{event_id:segment}", relations.relations, methods=["GET"]),
+    Route(
+        "/rooms/{room_id:segment}/relations/{event_id:segment}/{rel_type:segment}",
+        relations.relations,
+        methods=["GET"],
+    ),
+    Route(
+        "/rooms/{room_id:segment}/relations/{event_id:segment}/{rel_type:segment}/{event_type:segment}",
+        relations.relations,
+        methods=["GET"],
+    ),
+]
 
 # The content repository under its own prefixes (v3, r0, v1), where downloads need no token...
 _MEDIA_FILE = "{server_name:segment}/{media_id:segment}"
@@ -185,6 +202,7 @@ ROUTES: list[BaseRoute] = [
     Mount("/_matrix/media/v3", routes=MEDIA_ROUTES),
     Mount("/_matrix/media/r0", routes=MEDIA_ROUTES),
     Mount("/_matrix/media/v1", routes=MEDIA_ROUTES),
+    Mount("/_matrix/client/v1", routes=CLIENT_V1_ROUTES),
     Route("/_matrix/client/versions", versions.versions, methods=["GET"]),
     Route("/.well-known/matrix/client", startup.well_known_client, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.list_notifications, methods=["GET"]),
