@@ -25,6 +25,7 @@ from schemathesis import Case, CheckContext, Response
 from mockmx.scenario.loader import default_scenario
 from mockmx.scenario.model import RoomSpec, Scenario, UserSpec
 from tests.conftest import ALICE, ALICE_TOKEN, BACKSTAGE, BOB, LOBBY, LiveServer, serve
+from tests.e2ee_keys import CrossSigningKeys
 
 SPEC = Path(__file__).parents[2] / "shared" / "matrix-spec"
 CLIENT_SERVER = SPEC / "merged" / "client-server.json"
@@ -36,6 +37,9 @@ if not CLIENT_SERVER.is_file():
 V3 = "/_matrix/client/v3"
 MEDIA = "/_matrix/media/v3"
 CLIENT_MEDIA = "/_matrix/client/v1/media"
+ROOM_KEYS_TAILS = ("", "/{roomId}", "/{roomId}/{sessionId}")
+BACKED_UP_SESSION = "conformance-session"  # the key `arrange_backup` keeps in alice's backup
+BACKUP_ALGORITHM = "m.megolm_backup.v1.curve25519-aes-sha2"
 # What the mock serves; the rest of the spec is dropped before schemathesis sees it.
 SERVED = {
     ("GET", "/_matrix/client/versions"),
@@ -111,6 +115,18 @@ SERVED = {
     ("POST", f"{V3}/logout/all"),
     ("GET", f"{V3}/account/3pid"),
     ("POST", f"{V3}/account/password"),
+    ("POST", f"{V3}/keys/upload"),
+    ("POST", f"{V3}/keys/query"),
+    ("POST", f"{V3}/keys/claim"),
+    ("GET", f"{V3}/keys/changes"),
+    ("POST", f"{V3}/keys/device_signing/upload"),
+    ("POST", f"{V3}/keys/signatures/upload"),
+    ("GET", f"{V3}/room_keys/version"),
+    ("POST", f"{V3}/room_keys/version"),
+    ("GET", f"{V3}/room_keys/version/{{version}}"),
+    ("PUT", f"{V3}/room_keys/version/{{version}}"),
+    ("DELETE", f"{V3}/room_keys/version/{{version}}"),
+    *((method, f"{V3}/room_keys/keys{tail}") for method in ("GET", "PUT", "DELETE") for tail in ROOM_KEYS_TAILS),
 }
 # Opaque strings to the spec. Given a format of our own, some of them are tokens and filters the mock understands,
 # so that incremental syncs and timeline limits get checked too. A format only annotates: the schema accepts the same.
@@ -121,6 +137,8 @@ OPAQUE_PARAMETERS = [
     (f"{V3}/rooms/{{roomId}}/members", "at", "mockmx-stream-token"),
     (f"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}", "eventType", "mockmx-state-type"),
     (f"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}", "stateKey", "mockmx-state-key"),
+    (f"{V3}/keys/changes", "from", "mockmx-stream-token"),
+    (f"{V3}/keys/changes", "to", "mockmx-stream-token"),
 ]
 DOWNLOADS = [  # the spec gives their media ids no format
     f"{prefix}/download/{{serverName}}/{{mediaId}}{end}"
@@ -143,6 +161,10 @@ ID_PARAMETERS = [
     (f"{MEDIA}/thumbnail/{{serverName}}/{{mediaId}}", "mediaId", "mockmx-image-media-id"),
     (f"{CLIENT_MEDIA}/thumbnail/{{serverName}}/{{mediaId}}", "mediaId", "mockmx-image-media-id"),
     (f"{MEDIA}/upload/{{serverName}}/{{mediaId}}", "mediaId", "mockmx-pending-media-id"),
+    (f"{V3}/room_keys/version/{{version}}", "version", "mockmx-backup-version"),
+    *((f"{V3}/room_keys/keys{tail}", "version", "mockmx-backup-version") for tail in ROOM_KEYS_TAILS),
+    *((f"{V3}/room_keys/keys{tail}", "roomId", "mx-room-id") for tail in ROOM_KEYS_TAILS[1:]),
+    (f"{V3}/room_keys/keys/{{roomId}}/{{sessionId}}", "sessionId", "mockmx-backup-session"),
 ]
 SEEDED_ACCOUNT_DATA = "org.example.seeded"
 SEED = 1721
@@ -205,6 +227,9 @@ schemathesis.openapi.format("mockmx-account-data-type", st.one_of(account_data_t
 # Path parameters are never empty, so the state the rooms have under a non-empty key: their members.
 schemathesis.openapi.format("mockmx-state-type", st.one_of(st.just("m.room.member"), st.text(max_size=20)))
 schemathesis.openapi.format("mockmx-state-key", st.one_of(st.sampled_from([ALICE, BOB]), st.text(max_size=20)))
+# "current" stands for alice's newest backup version, which `arrange_backup` makes sure exists and puts in its place.
+schemathesis.openapi.format("mockmx-backup-version", st.one_of(st.just("current"), st.text(max_size=6)))
+schemathesis.openapi.format("mockmx-backup-session", st.one_of(st.just(BACKED_UP_SESSION), st.text(max_size=12)))
 
 # Media the live mock holds (`seed_media`): a file to download, an image to thumbnail, ids created to upload to.
 MEDIA_IDS: dict[str, list[str]] = {"file": [], "image": [], "pending": []}
@@ -361,6 +386,9 @@ def test_operation_conforms(case: Case[Any], live: LiveServer, tally: Tally) -> 
     if isinstance(case.query, dict) and "timeout" in case.query:
         case.query["timeout"] = short_timeout(case.query["timeout"])
     arrange_membership(live, case)
+    arrange_backup(live, case)
+    if case.operation.path == f"{V3}/keys/device_signing/upload":
+        token = cross_signing_upload(live, case)
     headers = {"Authorization": f"Bearer {token}"}
     try:
         response = case.call(base_url=live.url, headers=headers)
@@ -400,6 +428,39 @@ def arrange_membership(live: LiveServer, case: Case[Any]) -> None:
         with live.client(ALICE_TOKEN) as client:
             for step in steps:
                 client.post(f"{V3}/rooms/{quote(unquote(room_id), safe='')}/{step}", json={"user_id": user_id})
+
+
+def arrange_backup(live: LiveServer, case: Case[Any]) -> None:
+    """For the key backup operations: a backup of alice's with a key in the lobby, and its version in place of a
+    generated "current"."""
+    if "/room_keys/" not in case.operation.path:
+        return
+    with live.client(ALICE_TOKEN) as client:
+        r = client.get(f"{V3}/room_keys/version")
+        if r.status_code == 404:
+            r = client.post(f"{V3}/room_keys/version", json={"algorithm": BACKUP_ALGORITHM, "auth_data": {}})
+            assert r.status_code == 200, r.text
+            r = client.get(f"{V3}/room_keys/version")
+        version = r.json()["version"]
+        key = {"first_message_index": 0, "forwarded_count": 0, "is_verified": False, "session_data": {}}
+        r = client.put(f"{V3}/room_keys/keys/{LOBBY}/{BACKED_UP_SESSION}", params={"version": version}, json=key)
+        assert r.status_code == 200, r.text
+    for parameters in (case.query, case.path_parameters):
+        if isinstance(parameters, dict) and parameters.get("version") == "current":
+            parameters["version"] = version
+
+
+def cross_signing_upload(live: LiveServer, case: Case[Any]) -> str:
+    """A new user for each cross-signing upload (a first upload needs no password); the spec's example request
+    (keys of @alice:example.com) made real as that user's own, properly signed keys."""
+    with live.client() as anon:
+        r = anon.post(f"{V3}/register", json={"password": "pass", "auth": {"type": "m.login.dummy"}})
+    assert r.status_code == 200, r.text
+    master = case.body.get("master_key") if isinstance(case.body, dict) else None
+    if isinstance(master, dict) and master.get("user_id") == "@alice:example.com":
+        case.body = CrossSigningKeys(r.json()["user_id"]).upload_body()
+    token: str = r.json()["access_token"]
+    return token
 
 
 # Operations that end sessions, or that take a password through User-Interactive Authentication (which they may then

@@ -70,6 +70,7 @@ async def logout(request: Request) -> Response:
     session = hs.accounts.logout(access_token(request) or "")
     if session is not None:
         hs.to_device.drop_device(session.user_id, session.device_id)
+        hs.keys.drop_device(session.user_id, session.device_id)
     return JSONResponse({})
 
 

@@ -11,11 +11,13 @@ from mockmx.homeserver import power
 from mockmx.homeserver.account_data import AccountData
 from mockmx.homeserver.accounts import Accounts
 from mockmx.homeserver.directory import Directory
+from mockmx.homeserver.keys import Keys
 from mockmx.homeserver.media import MediaStore
 from mockmx.homeserver.notifier import Notifier
 from mockmx.homeserver.presence import Presence
 from mockmx.homeserver.pushers import Pusher, Pushers
 from mockmx.homeserver.receipts import Receipts
+from mockmx.homeserver.room_keys import RoomKeyBackups
 from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
 from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.homeserver.tokens import StreamToken
@@ -60,6 +62,8 @@ class Homeserver:
         self.media = MediaStore(scenario.server_name, scenario.media, clock_ms=clock_ms, notifier=self.notifier)
         self.account_data = AccountData(notifier=self.notifier, advance=self.advance)
         self.presence = Presence(notifier=self.notifier, advance=self.advance, peers=self.peers_of)
+        self.keys = Keys(notifier=self.notifier, advance=self.advance, peers=self.peers_of)
+        self.room_keys = RoomKeyBackups()
         # Push rules decide, as each event arrives, whom it notifies; the log keeps that for pushes and counts.
         self.push_rules = PushRules(on_change=self._push_rules_changed)
         self.notifications = NotificationLog(self)
@@ -157,6 +161,7 @@ class Homeserver:
             self.accounts.delete_device(user_id, device_id, keep_token=keep_token)
             if device_id not in self.accounts.device_ids(user_id):
                 self.to_device.drop_device(user_id, device_id)
+                self.keys.drop_device(user_id, device_id)
 
     def join(self, user_id: str, room_id_or_alias: str) -> Room:
         room = self.resolve_room(room_id_or_alias)

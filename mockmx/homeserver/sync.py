@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from mockmx.homeserver.accounts import Session
+from mockmx.homeserver.device_lists import device_list_updates
 from mockmx.homeserver.history import FOREVER
 from mockmx.homeserver.rooms import Event, JsonDict, Room
 from mockmx.homeserver.server import Homeserver
@@ -74,6 +75,8 @@ def sync_response(
     to_device, to_device_pos = hs.to_device.pending(user_id, session.device_id)
     account_data = _account_data(hs, user_id, since_pos)
     presence = hs.presence.events_for(user_id, since_pos, now)
+    # A first sync lists no device list changes (as Synapse): the client queries everyone it tracks anyway.
+    changed, gone = device_list_updates(hs, user_id, since_pos) if since_pos is not None else ([], [])
 
     body: JsonDict = {
         "next_batch": str(StreamToken(hs.pos, to_device_pos)),
@@ -81,12 +84,13 @@ def sync_response(
         "to_device": {"events": to_device},
         "presence": {"events": presence},
         "account_data": {"events": account_data},
-        "device_lists": {"changed": [], "left": []},
+        "device_lists": {"changed": changed, "left": gone},
         # Synapse always sends these two (element-android needs them), so clients may rely on them.
-        "device_one_time_keys_count": {"signed_curve25519": 0},
-        "device_unused_fallback_key_types": [],
+        "device_one_time_keys_count": hs.keys.one_time_key_counts(user_id, session.device_id),
+        "device_unused_fallback_key_types": hs.keys.unused_fallback_key_types(user_id, session.device_id),
     }
-    return body, bool(joined or invited or left or to_device or account_data or presence)
+    news = joined or invited or left or to_device or account_data or presence or changed or gone
+    return body, bool(news)
 
 
 def _account_data(hs: Homeserver, user_id: str, since_pos: int | None) -> list[JsonDict]:
