@@ -22,7 +22,7 @@ from mockmx.scenario.model import (
     TimelineEventSpec,
     UserSpec,
 )
-from mockmx.scenario.push import push_spec, pushers, reject_rules
+from mockmx.scenario.push import push_rules, push_spec, pushers, reject_rules
 from mockmx.scenario.registration import registration_spec
 
 _T = TypeVar("_T")
@@ -138,6 +138,7 @@ class Builder:
             display_name=self.document.get(path, entry, "display_name"),
             devices=tuple(devices.values()),
             pushers=pushers(self.document, path, entry, user_id),
+            push_rules=push_rules(self.document, path, entry, user_id),
         )
 
     def _room(self, path: JsonPath, entry: dict[str, Any]) -> RoomSpec | None:

@@ -7,7 +7,7 @@ expands localparts and aliases, so the homeserver never has to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
@@ -112,7 +112,7 @@ class RejectSpec:
     after: int = 0
 
 
-class UnreadCount(str, Enum):
+class UnreadCount(StrEnum):
     """What a push's `counts.unread` counts: the spec's unread notifying messages over all the user's rooms, or
     the rooms with any, as Synapse does by default (`push.group_unread_count_by_room`). Pending invites count one
     each either way, as in Synapse."""

@@ -1,14 +1,18 @@
-"""Push in a scenario file: users' pushers, the push gateway's rejection rules, how the homeserver retries."""
+"""Push in a scenario file: users' pushers and push rules, the push gateway's rejection rules, how the homeserver
+retries and counts."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
+from mockmx.errors import MatrixError
 from mockmx.jsonpath import JsonPath
+from mockmx.push.default_rules import ruleset_for
+from mockmx.push.ruleset import check_actions, parse_rule
 from mockmx.scenario.document import Document
 from mockmx.scenario.durations import duration, show_seconds
-from mockmx.scenario.model import PusherSpec, PushSpec, RejectSpec
+from mockmx.scenario.model import PusherSpec, PushSpec, RejectSpec, UnreadCount
 
 # The spec's limit; schema.json can only count characters, so bytes are counted here.
 MAX_PUSHKEY_BYTES = 512
@@ -34,6 +38,47 @@ def pushers(document: Document, path: JsonPath, user: dict[str, Any], user_id: s
             options = {key: document.get(pusher_path, entry, key) for key in _PUSHER_OPTIONS if key in entry}
             specs.append(PusherSpec(app_id, pushkey, url, **options))
     return tuple(specs)
+
+
+def push_rules(document: Document, path: JsonPath, user: dict[str, Any], user_id: str) -> tuple[dict[str, Any], ...]:
+    """The push rules of the user at `path`, each checked as `PUT /pushrules/...` checks it; a (kind, rule_id) once."""
+    rules: list[dict[str, Any]] = []
+    first_seen: dict[tuple[str, str], JsonPath] = {}
+    defaults = ruleset_for(user_id)
+    for rule_path, entry in document.items(path, user, "push_rules"):
+        kind, rule_id = document.get(rule_path, entry, "kind"), document.get(rule_path, entry, "rule_id")
+        if kind is None or rule_id is None:
+            continue
+        first = first_seen.setdefault((kind, rule_id), rule_path)
+        if first != rule_path:
+            document.report(
+                (*rule_path, "rule_id"), f"duplicate {kind} rule {rule_id!r} (first at line {document.line(first)})"
+            )
+            continue
+        if rule_id.startswith("."):
+            if not any(rule["rule_id"] == rule_id for rule in defaults[kind]):
+                known = ", ".join(rule["rule_id"] for rule in defaults[kind]) or "none"
+                document.report(
+                    (*rule_path, "rule_id"), f"no server-default {kind} rule {rule_id!r} (there are: {known})"
+                )
+                continue
+            extra = sorted(set(entry) - {"kind", "rule_id", "enabled", "actions"})
+            if extra:
+                document.report(
+                    (*rule_path, extra[0]), f"a server-default rule takes only enabled and actions, not {extra[0]!r}"
+                )
+                continue
+        try:
+            if rule_id.startswith("."):
+                if "actions" in entry:
+                    check_actions(entry["actions"])
+            else:
+                parse_rule(kind, rule_id, entry)
+        except MatrixError as error:
+            document.report(rule_path, error.msg)
+            continue
+        rules.append(dict(entry))
+    return tuple(rules)
 
 
 def reject_rules(document: Document, data: dict[str, Any]) -> tuple[RejectSpec, ...]:
@@ -66,9 +111,11 @@ def push_spec(document: Document, data: dict[str, Any]) -> PushSpec:
         document.report((*path, "backoff"), "expected a duration greater than 0")
         return PushSpec()
     max_backoff = duration(document, path, push, "max_backoff")
+    unread_count = document.get(path, push, "unread_count")
     spec = PushSpec(
         backoff=PushSpec.backoff if backoff is None else backoff,
         max_backoff=PushSpec.max_backoff if max_backoff is None else max_backoff,
+        unread_count=UnreadCount(unread_count) if unread_count is not None else UnreadCount.MESSAGES,
     )
     # A value given but already reported as wrong must not make the other one look wrong too.
     reported = ("backoff" in push and backoff is None) or ("max_backoff" in push and max_backoff is None)
