@@ -37,6 +37,7 @@ if not CLIENT_SERVER.is_file():
 V3 = "/_matrix/client/v3"
 MEDIA = "/_matrix/media/v3"
 CLIENT_MEDIA = "/_matrix/client/v1/media"
+V1 = "/_matrix/client/v1"
 ROOM_KEYS_TAILS = ("", "/{roomId}", "/{roomId}/{sessionId}")
 BACKED_UP_SESSION = "conformance-session"  # the key `arrange_backup` keeps in alice's backup
 BACKUP_ALGORITHM = "m.megolm_backup.v1.curve25519-aes-sha2"
@@ -105,6 +106,13 @@ SERVED = {
     ("POST", f"{V3}/rooms/{{roomId}}/kick"),
     ("POST", f"{V3}/rooms/{{roomId}}/ban"),
     ("POST", f"{V3}/rooms/{{roomId}}/unban"),
+    ("GET", f"{V3}/rooms/{{roomId}}/messages"),
+    ("GET", f"{V3}/rooms/{{roomId}}/context/{{eventId}}"),
+    ("GET", f"{V3}/rooms/{{roomId}}/event/{{eventId}}"),
+    ("PUT", f"{V3}/rooms/{{roomId}}/redact/{{eventId}}/{{txnId}}"),
+    ("GET", f"{V1}/rooms/{{roomId}}/relations/{{eventId}}"),
+    ("GET", f"{V1}/rooms/{{roomId}}/relations/{{eventId}}/{{relType}}"),
+    ("GET", f"{V1}/rooms/{{roomId}}/relations/{{eventId}}/{{relType}}/{{eventType}}"),
     ("GET", f"{V3}/devices"),
     ("GET", f"{V3}/devices/{{deviceId}}"),
     ("PUT", f"{V3}/devices/{{deviceId}}"),
@@ -128,6 +136,11 @@ SERVED = {
     ("DELETE", f"{V3}/room_keys/version/{{version}}"),
     *((method, f"{V3}/room_keys/keys{tail}") for method in ("GET", "PUT", "DELETE") for tail in ROOM_KEYS_TAILS),
 }
+RELATIONS = [
+    f"{V1}/rooms/{{roomId}}/relations/{{eventId}}",
+    f"{V1}/rooms/{{roomId}}/relations/{{eventId}}/{{relType}}",
+    f"{V1}/rooms/{{roomId}}/relations/{{eventId}}/{{relType}}/{{eventType}}",
+]
 # Opaque strings to the spec. Given a format of our own, some of them are tokens and filters the mock understands,
 # so that incremental syncs and timeline limits get checked too. A format only annotates: the schema accepts the same.
 OPAQUE_PARAMETERS = [
@@ -137,6 +150,16 @@ OPAQUE_PARAMETERS = [
     (f"{V3}/rooms/{{roomId}}/members", "at", "mockmx-stream-token"),
     (f"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}", "eventType", "mockmx-state-type"),
     (f"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}", "stateKey", "mockmx-state-key"),
+    (f"{V3}/rooms/{{roomId}}/messages", "from", "mockmx-stream-token"),
+    (f"{V3}/rooms/{{roomId}}/messages", "to", "mockmx-stream-token"),
+    (f"{V3}/rooms/{{roomId}}/messages", "filter", "mockmx-room-event-filter"),
+    # The spec gives these two no format.
+    (f"{V3}/rooms/{{roomId}}/context/{{eventId}}", "roomId", "mx-room-id"),
+    (f"{V3}/rooms/{{roomId}}/context/{{eventId}}", "eventId", "mx-event-id"),
+    (f"{V3}/rooms/{{roomId}}/context/{{eventId}}", "filter", "mockmx-room-event-filter"),
+    *((path, name, "mockmx-stream-token") for path in RELATIONS for name in ("from", "to")),
+    (RELATIONS[1], "relType", "mockmx-rel-type"),
+    (RELATIONS[2], "relType", "mockmx-rel-type"),
     (f"{V3}/keys/changes", "from", "mockmx-stream-token"),
     (f"{V3}/keys/changes", "to", "mockmx-stream-token"),
 ]
@@ -227,6 +250,17 @@ schemathesis.openapi.format("mockmx-account-data-type", st.one_of(account_data_t
 # Path parameters are never empty, so the state the rooms have under a non-empty key: their members.
 schemathesis.openapi.format("mockmx-state-type", st.one_of(st.just("m.room.member"), st.text(max_size=20)))
 schemathesis.openapi.format("mockmx-state-key", st.one_of(st.sampled_from([ALICE, BOB]), st.text(max_size=20)))
+# Events the live mock holds, known once it runs (`seed_events`), so that operations naming an event reach real ones.
+EVENT_IDS: list[str] = []
+known_events = st.builds(lambda i: EVENT_IDS[i % len(EVENT_IDS)] if EVENT_IDS else "$unknown", st.integers(0, 63))
+made_up_events = st.from_regex(r"\A\$[A-Za-z0-9_-]{1,43}\Z")
+schemathesis.openapi.format("mx-event-id", st.one_of(known_events, made_up_events))
+event_types = st.lists(st.sampled_from(["m.room.*", "m.room.message", "m.reaction", "m.room.member"]), max_size=2)
+room_event_filters = st.builds(
+    lambda types, lazy: json.dumps({"types": types, "lazy_load_members": lazy}), event_types, st.booleans()
+)
+schemathesis.openapi.format("mockmx-room-event-filter", st.one_of(room_event_filters, st.text(max_size=20)))
+schemathesis.openapi.format("mockmx-rel-type", st.one_of(st.sampled_from(["m.annotation", "m.replace"]), st.text()))
 # "current" stands for alice's newest backup version, which `arrange_backup` makes sure exists and puts in its place.
 schemathesis.openapi.format("mockmx-backup-version", st.one_of(st.just("current"), st.text(max_size=6)))
 schemathesis.openapi.format("mockmx-backup-session", st.one_of(st.just(BACKED_UP_SESSION), st.text(max_size=12)))
@@ -328,6 +362,7 @@ EXAMPLE_ROOMS = ("!636q39766251:example.com", "!d41d8cd:matrix.org", "!nkl290a:m
 def live() -> Iterator[LiveServer]:
     """One mock for the module, so that what one operation made (rooms, messages) shows in the others' answers."""
     with serve(conformance_scenario()) as server:
+        EVENT_IDS[:] = seed_events(server)
         seed_account(server)
         seed_media(server)
         yield server
@@ -343,6 +378,22 @@ def seed_media(live: LiveServer) -> None:
         for r in answers:
             assert r.status_code == 200, r.text
         MEDIA_IDS[kind][:] = [r.json()["content_uri"].rsplit("/", 1)[1] for r in answers]
+
+
+def seed_events(live: LiveServer) -> list[str]:
+    """A message in the lobby with a reaction and an edit: events for the operations that name one to act on."""
+    room = f"{V3}/rooms/{LOBBY}/send"
+    with live.client(ALICE_TOKEN) as client:
+        message = client.put(f"{room}/m.room.message/seed-1", json={"msgtype": "m.text", "body": "seed"})
+        parent = message.json()["event_id"]
+        reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": parent, "key": "+1"}}
+        edit = {"msgtype": "m.text", "body": "* seed", "m.new_content": {"msgtype": "m.text", "body": "seed"}}
+        edit["m.relates_to"] = {"rel_type": "m.replace", "event_id": parent}
+        related = [
+            client.put(f"{room}/m.reaction/seed-2", json=reaction),
+            client.put(f"{room}/m.room.message/seed-3", json=edit),
+        ]
+    return [parent, *(r.json()["event_id"] for r in related)]
 
 
 def seed_account(live: LiveServer) -> None:
