@@ -9,12 +9,10 @@ import sys
 from collections.abc import Sequence
 
 from mockmx import __version__
-from mockmx.app import create_app
-from mockmx.collection import freeze_survivors
+from mockmx.problems import ScenarioError
 from mockmx.replay import command as replay_command
-from mockmx.scenario.loader import ScenarioError, default_scenario, load_scenario
+from mockmx.scenario.loader import default_scenario, load_scenario
 from mockmx.scenario.model import Scenario
-from mockmx.server import MockServer, server_config
 from mockmx.verify import command as verify_command
 
 
@@ -136,6 +134,11 @@ def _check(files: list[str]) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Imported here, as each command imports what it needs: `check` and `--help` need no server.
+    from mockmx.app import create_app
+    from mockmx.collection import freeze_survivors
+    from mockmx.server import MockServer, server_config
+
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     except ScenarioError as error:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mockmx import __version__
 from mockmx.homeserver.pushers import Pusher
@@ -25,6 +23,9 @@ from mockmx.homeserver.server import Homeserver
 from mockmx.push.evaluator import Decision
 from mockmx.push.protocol import PUSH_TIMEOUT_SECONDS
 from mockmx.scenario.model import PushSpec
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ class PushSender:
 
     async def _post(self, pusher: Pusher, payload: dict[str, Any]) -> list[str] | None:
         """The gateway's `rejected` list, or None when the push failed and must be retried."""
+        import httpx  # here, not at start-up: a mock that never pushes need not load an HTTP client
+
         url = self.resolve_url(pusher.url)
         if url is None:
             log.warning("cannot push to %s before the server knows its own address", pusher.url)

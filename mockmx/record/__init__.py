@@ -5,10 +5,32 @@
 `links` in `links.py` and is appended by `writer.py`, all in the writer process (`writer_process.py`) the addon
 pipes each completed flow to. `loader.py` reads a file back into the `model.py` classes
 (YAML through `fastyaml.py`), checked against `schema.json`. The format is described in docs/recording-format.md.
+
+The names below load on first use: the model alone should not load YAML and the schema checker.
 """
 
-from mockmx.problems import RecordingError
-from mockmx.record.loader import load_recording, load_recording_text
-from mockmx.record.model import Flow, Leg, Recording
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockmx.problems import RecordingError
+    from mockmx.record.loader import load_recording, load_recording_text
+    from mockmx.record.model import Flow, Leg, Recording
 
 __all__ = ["Flow", "Leg", "Recording", "RecordingError", "load_recording", "load_recording_text"]
+_HOMES = {
+    "Flow": "mockmx.record.model",
+    "Leg": "mockmx.record.model",
+    "Recording": "mockmx.record.model",
+    "RecordingError": "mockmx.problems",
+    "load_recording": "mockmx.record.loader",
+    "load_recording_text": "mockmx.record.loader",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

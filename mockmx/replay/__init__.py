@@ -6,13 +6,21 @@ run's credentials and transaction ids to the recorded ones, `replayer.py` ties t
 the recorded notifications, `state.py` keeps what happened, `policy.py` says what a miss is answered,
 `passthrough.py` sends misses to a real homeserver, `host.py` is the object behind the app, and `app.py` is the
 Starlette application.
+
+The names below load on first use: `mockmx.replay.policy` alone should not load the server.
 """
 
-from mockmx.replay.app import create_replay_app
-from mockmx.replay.host import ReplayHost
-from mockmx.replay.matchers import Difference
-from mockmx.replay.policy import UnmatchedPolicy
-from mockmx.replay.state import Miss, NearMiss, PushResult, ReplayError, ReplayState
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockmx.replay.app import create_replay_app
+    from mockmx.replay.host import ReplayHost
+    from mockmx.replay.matchers import Difference
+    from mockmx.replay.policy import UnmatchedPolicy
+    from mockmx.replay.state import Miss, NearMiss, PushResult, ReplayError, ReplayState
 
 __all__ = [
     "Difference",
@@ -25,3 +33,20 @@ __all__ = [
     "UnmatchedPolicy",
     "create_replay_app",
 ]
+_HOMES = {
+    "Difference": "mockmx.replay.matchers",
+    "Miss": "mockmx.replay.state",
+    "NearMiss": "mockmx.replay.state",
+    "PushResult": "mockmx.replay.state",
+    "ReplayError": "mockmx.replay.state",
+    "ReplayHost": "mockmx.replay.host",
+    "ReplayState": "mockmx.replay.state",
+    "UnmatchedPolicy": "mockmx.replay.policy",
+    "create_replay_app": "mockmx.replay.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from typing import TYPE_CHECKING
 
 from mockmx import __version__
-from mockmx.collection import freeze_survivors
-from mockmx.record import Leg, Recording, RecordingError, load_recording
-from mockmx.replay.app import create_replay_app
-from mockmx.replay.host import ReplayHost
+from mockmx.problems import RecordingError
+from mockmx.record.model import Leg
 from mockmx.replay.policy import UnmatchedPolicy
-from mockmx.replay.state import ReplayState
-from mockmx.server import MockServer, server_config
+
+if TYPE_CHECKING:
+    from mockmx.record.model import Recording
+    from mockmx.replay.state import ReplayState
 
 _POLICIES = {
     UnmatchedPolicy.NOT_FOUND: "404 M_UNRECOGNIZED, with the closest recorded requests",
@@ -76,6 +77,12 @@ def _declared_token(value: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the recording; 2 when it cannot start, 1 after Ctrl-C in strict mode with failures, else 0."""
+    from mockmx.collection import freeze_survivors
+    from mockmx.record.loader import load_recording
+    from mockmx.replay.app import create_replay_app
+    from mockmx.replay.host import ReplayHost
+    from mockmx.server import MockServer, server_config
+
     try:
         recording = load_recording(args.file)
         app = create_replay_app(

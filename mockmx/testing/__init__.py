@@ -4,11 +4,32 @@
 line and the `mockmx_config` fixture; `live.py` is a running mock with its accessors and assertions;
 `session.py` records or replays a test's session as `record_mode.py` says, `recorder.py` running `mockmx record`;
 `threaded.py` runs an app on uvicorn in a thread.
+
+The names below load on first use, so that the plugin, loaded into every pytest run, stays light.
 """
 
-from mockmx.testing.config import MockmxConfig
-from mockmx.testing.live import MockmxServer, running_mock
-from mockmx.testing.record_mode import RecordMode
-from mockmx.testing.session import RecordedSession
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockmx.testing.config import MockmxConfig
+    from mockmx.testing.live import MockmxServer, running_mock
+    from mockmx.testing.record_mode import RecordMode
+    from mockmx.testing.session import RecordedSession
 
 __all__ = ["MockmxConfig", "MockmxServer", "RecordMode", "RecordedSession", "running_mock"]
+_HOMES = {
+    "MockmxConfig": "mockmx.testing.config",
+    "MockmxServer": "mockmx.testing.live",
+    "running_mock": "mockmx.testing.live",
+    "RecordMode": "mockmx.testing.record_mode",
+    "RecordedSession": "mockmx.testing.session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

@@ -12,12 +12,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mockmx.record import Recording, load_recording
 from mockmx.replay.policy import UnmatchedPolicy
-from mockmx.scenario.loader import default_scenario, load_scenario, load_scenario_text
 from mockmx.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from mockmx.record import Recording
 from mockmx.testing.record_mode import RecordMode
 
 ScenarioSource = Scenario | Path | str  # a loaded scenario, a file, or YAML text
@@ -115,6 +116,8 @@ class LoadCache:
 
     def scenario(self, source: ScenarioSource | None) -> Scenario:
         """The scenario; a ScenarioError listing its problems."""
+        from mockmx.scenario.loader import default_scenario, load_scenario, load_scenario_text
+
         if source is None:
             return default_scenario()
         if isinstance(source, Scenario):
@@ -127,6 +130,8 @@ class LoadCache:
 
     def recording(self, path: Path) -> Recording:
         """The recording; a RecordingError listing its problems."""
+        from mockmx.record import load_recording
+
         loaded: Recording = self._file(path, load_recording)
         return loaded
 

@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mockmx.scenario.loader import ScenarioError
+from mockmx.problems import ScenarioError
 from mockmx.testing.config import NAMES, LoadCache, MockmxConfig, ScenarioSource, default_recording, merge, settings
-from mockmx.testing.live import MockmxServer, running_mock
 from mockmx.testing.record_mode import RecordMode
-from mockmx.testing.session import RecordedSession, SessionError, recorded_session
+
+# The mock, the recorder and replay are imported by the fixtures that use them: a pytest run that never does
+# should not pay for loading them (see bench/startup.py).
+if TYPE_CHECKING:
+    from mockmx.testing.live import MockmxServer
+    from mockmx.testing.session import RecordedSession
 
 MARKER = "mockmx"
 _COMMAND_LINE = pytest.StashKey[dict[str, Any]]()
 _LOADED = pytest.StashKey[LoadCache]()
 _PASSED = pytest.StashKey[dict[str, bool]]()  # "setup", "call" -> whether that phase passed
-_REPLAY = pytest.StashKey[tuple[RecordedSession, MockmxConfig]]()
+_REPLAY = pytest.StashKey["tuple[RecordedSession, MockmxConfig]"]()
 _OPTIONS = {  # command-line option -> setting
     "mockmx_scenario": "scenario",
     "mockmx_record_mode": "record_mode",
@@ -151,6 +155,8 @@ def mockmx_serve(request: pytest.FixtureRequest) -> Iterator[Callable[..., Mockm
     """Start mock homeservers: `mockmx_serve(scenario)` with a scenario file (relative to the test's file), YAML
     text or a `Scenario`; `mockmx_serve()` for the built-in one. Each listens on a free loopback port and stops
     after the test."""
+    from mockmx.testing.live import running_mock
+
     loaded = request.config.stash[_LOADED]
     base = request.path.parent
     with contextlib.ExitStack() as stack:
@@ -184,6 +190,8 @@ def mockmx_replay(request: pytest.FixtureRequest, mockmx_settings: MockmxConfig)
     afresh through `mockmx record` against --mockmx-upstream (a new recording is kept when the test passes).
     `.recording` says which; give `.push_url` to a pusher as its data.url; pushes go to `push_to`, else to the mock
     gateway at `.gateway`. With strict, a request the recording does not hold fails the test."""
+    from mockmx.testing.session import SessionError, recorded_session
+
     config = mockmx_settings
     path = config.recording or default_recording(request.path, request.node.name)
     node = request.node

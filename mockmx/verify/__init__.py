@@ -3,18 +3,26 @@
 `sources.py` reads notifications from the gateway's journal, a recording, a file or a URL; `compare.py` pairs
 them up and words every difference; `paths.py` reads the field paths of `ignore`; `command.py` is
 `mockmx verify`.
+
+The names below load on first use: `mockmx verify --help` should not load HTTP and YAML.
 """
 
-from mockmx.verify.compare import (
-    Comparison,
-    Difference,
-    assert_notifications,
-    compare_notifications,
-    describe,
-    differences,
-)
-from mockmx.verify.paths import DEFAULT_IGNORE
-from mockmx.verify.sources import notifications_of, pushed_in, read_notifications
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockmx.verify.compare import (
+        Comparison,
+        Difference,
+        assert_notifications,
+        compare_notifications,
+        describe,
+        differences,
+    )
+    from mockmx.verify.paths import DEFAULT_IGNORE
+    from mockmx.verify.sources import notifications_of, pushed_in, read_notifications
 
 __all__ = [
     "DEFAULT_IGNORE",
@@ -28,3 +36,21 @@ __all__ = [
     "pushed_in",
     "read_notifications",
 ]
+_HOMES = {
+    "Comparison": "mockmx.verify.compare",
+    "DEFAULT_IGNORE": "mockmx.verify.paths",
+    "Difference": "mockmx.verify.compare",
+    "assert_notifications": "mockmx.verify.compare",
+    "compare_notifications": "mockmx.verify.compare",
+    "describe": "mockmx.verify.compare",
+    "differences": "mockmx.verify.compare",
+    "notifications_of": "mockmx.verify.sources",
+    "pushed_in": "mockmx.verify.sources",
+    "read_notifications": "mockmx.verify.sources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mockmx.verify.compare import compare_notifications
 from mockmx.verify.paths import DEFAULT_IGNORE
-from mockmx.verify.sources import read_notifications
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare and print the verdict; 2 when an input cannot be read."""
+    from mockmx.verify.compare import compare_notifications
+    from mockmx.verify.sources import read_notifications
+
     ignore = [*([] if args.no_default_ignore else DEFAULT_IGNORE), *args.ignore]
     try:
         expected = read_notifications(args.expected)
