@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from mockmx.homeserver import account_data
 from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error
 
 V3 = "/_matrix/client/v3"
@@ -172,3 +173,12 @@ def test_a_long_polling_sync_wakes_on_account_data(alice: httpx.Client, mock: Li
         finally:
             timer.join()
     assert body["account_data"]["events"] == [{"type": "org.example.wake", "content": {"w": 1}}]
+
+
+def test_a_user_holds_a_bounded_number_of_entries(alice: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(account_data, "MAX_ENTRIES_PER_USER", 3)
+    put_ok(alice, global_path("org.example.one"), {})
+    put_ok(alice, room_path("org.example.two"), {})
+    put_ok(alice, room_path("org.example.two", BACKSTAGE), {})
+    assert_error(alice.put(global_path("org.example.four"), json={}), 413, "M_TOO_LARGE")
+    put_ok(alice, global_path("org.example.one"), {"changed": True})  # replacing an entry takes no room
