@@ -101,20 +101,19 @@ class NotificationLog:
 
     def counts_by_thread(self, room: Room, user_id: str) -> dict[str, tuple[int, int]]:
         """The user's unread (notifications, highlights) in the room per thread (`main` included), each counted
-        after the user's read receipt for that thread (or an unthreaded one) and after they joined; only threads
-        with any."""
+        after the user's read receipt for that thread (or an unthreaded one); only threads with any. As in Synapse,
+        the invite that brought the user in counts until they read past it."""
         kept = self._by_room.get((user_id, room.room_id))
         if not kept:
             return {}
         receipts = self._hs.receipts
-        joined_at = room.membership_pos(user_id)
-        floor = max(joined_at, receipts.thread_read_up_to(room.room_id, user_id, None))
+        floor = receipts.thread_read_up_to(room.room_id, user_id, None)
         read: dict[str, int] = {}
         counts: dict[str, tuple[int, int]] = {}
         for notified in kept[bisect_right(kept, floor, key=_pos) :]:
             thread = notified.thread_id
             if thread not in read:
-                read[thread] = max(joined_at, receipts.thread_read_up_to(room.room_id, user_id, thread))
+                read[thread] = receipts.thread_read_up_to(room.room_id, user_id, thread)
             if notified.pos > read[thread]:
                 notifications, highlights = counts.get(thread, (0, 0))
                 counts[thread] = (notifications + 1, highlights + notified.highlight)
