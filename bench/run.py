@@ -516,17 +516,10 @@ def startup_rows(settings: Settings, fanout_starts: list[float]) -> list[Row]:
             return rows
         fixture_starts.append(float(out.stdout.strip().splitlines()[-1]))
     rows.append(Row("start-up: test fixture (mockmx_server: running_mock)", f"{median(fixture_starts):.0f} ms"))
+    rows += command_start_rows(settings)
     return rows
 
 
-NOTES = [
-    "The limit (bench/limit.py) is a bare Starlette app on the same uvicorn settings as `mockmx serve --quiet` "
-    "(uvloop, httptools, no access log), with no middleware: it parses the JSON body and answers a fresh event id "
-    "on each benchmarked path. mockmx's extra cost per request is its CORS middleware (Starlette's wraps every "
-    rows += command_start_rows(settings)
-    "response to add `Vary: Origin`), routing on percent-encoded segments, authentication, txnId bookkeeping "
-    "and the work itself.",
-    "mockmx keeps every event, to-device message and notification in memory, so the one server takes on state "
 START_GOAL_MS = 300  # `mockmx serve` answering, and `mockmx check` done, from launch
 PLUGIN_GOAL_MS = 100  # what having mockmx installed adds to a pytest run that never uses it
 
@@ -567,6 +560,13 @@ def command_start_rows(settings: Settings) -> list[Row]:
     ]
 
 
+NOTES = [
+    "The limit (bench/limit.py) is a bare Starlette app on the same uvicorn settings as `mockmx serve --quiet` "
+    "(uvloop, httptools, no access log), with no middleware: it parses the JSON body and answers a fresh event id "
+    "on each benchmarked path. mockmx's extra cost per request is its CORS middleware (Starlette's wraps every "
+    "response to add `Vary: Origin`), routing on percent-encoded segments, authentication, txnId bookkeeping "
+    "and the work itself.",
+    "mockmx keeps every event, to-device message and notification in memory, so the one server takes on state "
     "through the run. Python's full garbage collections would walk all of it, taking longer as it grows (room "
     "send p99 55-58 ms after 180,000 sends, by hand): `mockmx serve` freezes what survives each full collection "
     "(mockmx/collection.py), which kept that p99 near 7 ms.",
