@@ -109,7 +109,8 @@ def main(argv: list[str]) -> int:
         python = ensure("test")
         ensure_js()
         # Both cores (CI has two); the Synapse tests share one worker, so one Synapse serves the whole run.
-        parallel = [] if any(arg.startswith(("-n", "--numprocesses")) or arg == "no:xdist" for arg in args) else PARALLEL
+        chosen = any(arg.startswith(("-n", "--numprocesses")) or arg == "no:xdist" for arg in args)
+        parallel = [] if chosen else PARALLEL
         return subprocess.call([str(python), "-m", "pytest", *parallel, *args], cwd=ROOT)
     if command == "lock":
         lock()
