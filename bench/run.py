@@ -44,6 +44,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `mockmx` impo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import load, recordings, report, scenarios  # noqa: E402
+from bench.history import LARGE_ROOM_EVENTS, REQUESTS_PER_ROUND, SMALL_ROOM_EVENTS, history_rows  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.servers import (  # noqa: E402
     ROOT,
@@ -109,6 +110,11 @@ class Settings:
             f"GET /_matrix/client/versions at {CONNECTIONS} connections, taking turns as the throughput rounds do, "
             f"in {self.record_rounds} round(s) of the same seconds (more rounds than throughput's: with five "
             "processes on the cores this ratio varies most between rounds).",
+            f"History: `GET /messages?dir=b&limit=50` as alice on two mocks (bench/history.py), one whose room holds "
+            f"{LARGE_ROOM_EVENTS:,} events and one whose room holds {SMALL_ROOM_EVENTS}; {self.replay_rounds} "
+            f"round(s) of {REQUESTS_PER_ROUND} requests each from a new bench/pyload.py client on one connection, the "
+            "two taking turns going first; p50 and p99 are medians over rounds. Memory: the difference of the two "
+            "servers' RSS once idle, over the difference in events.",
             f"Start-up: median of {self.startups} start(s), from spawning the process until it answers.",
         ]
 
@@ -153,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in ("events", "sync"):
             rows += fanout_rows(settings, kind, fanout_scenario, fanout_starts)
         rows += replay_rows(settings, Path(scratch))
+        rows += history_rows(settings)
         rows += record_rows(settings, Path(scratch))
         rows += startup_rows(settings, fanout_starts)
         mockmx = {workload.name: results[workload.name, "mockmx"] for workload in load.WORKLOADS}
@@ -561,6 +568,10 @@ def command_start_rows(settings: Settings) -> list[Row]:
 
 
 NOTES = [
+    "History: a page of /messages bisects the room's stream positions and skips what the reader may not see by "
+    "bisecting again (mockmx/homeserver/timeline.py), so its cost is the page's events, not the room's. A stored "
+    "text message costs its Event (slots), its content dict and strings, and its entries in the room's timeline, "
+    "positions and event-id index.",
     "The limit (bench/limit.py) is a bare Starlette app on the same uvicorn settings as `mockmx serve --quiet` "
     "(uvloop, httptools, no access log), with no middleware: it parses the JSON body and answers a fresh event id "
     "on each benchmarked path. mockmx's extra cost per request is its CORS middleware (Starlette's wraps every "

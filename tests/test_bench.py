@@ -29,6 +29,8 @@ ROWS = (
     "replay: latency",
     "replay: load",
     "replay: mockmx replay",
+    "/messages: latency p50 / p99, 50 events from a room of 100,000 vs 100",
+    "/messages: memory per stored event",
     "record: req/s",
     "record: latency",
     "start-up: mockmx serve (default scenario)",
@@ -60,9 +62,9 @@ def test_smoke_run_prints_and_writes_every_row(tmp_path: Path) -> None:
         assert matching, f"no row {row!r} in:\n{run.stdout}"
     cells = table["room send: req/s at 32 connections"].split("|")
     assert float(cells[2].replace(",", "")) > 0 and float(cells[4]) > 0, run.stdout  # req/s and ratio measured
-    for label in ("replay: latency", "record: req/s"):
+    for label in ("replay: latency", "record: req/s", "/messages: latency"):
         cells = next(line for name, line in table.items() if name.startswith(label)).split("|")
-        assert float(cells[4]) > 0, run.stdout  # the replay and record ratios measured
+        assert float(cells[4]) > 0, run.stdout  # the replay, record and history ratios measured
     synapse = next(line for name, line in table.items() if name.startswith("reference, Synapse")).split("|")
     assert float(synapse[3].replace(",", "")) > 0, run.stdout  # Synapse's req/s measured
 
