@@ -83,6 +83,14 @@ SERVED = {
     ("GET", f"{V3}/capabilities"),
     ("GET", f"{V3}/pushrules/"),
     ("GET", f"{V3}/pushrules/global/"),
+    ("GET", f"{V3}/pushrules/global/{{kind}}/{{ruleId}}"),
+    ("PUT", f"{V3}/pushrules/global/{{kind}}/{{ruleId}}"),
+    ("DELETE", f"{V3}/pushrules/global/{{kind}}/{{ruleId}}"),
+    ("GET", f"{V3}/pushrules/global/{{kind}}/{{ruleId}}/enabled"),
+    ("PUT", f"{V3}/pushrules/global/{{kind}}/{{ruleId}}/enabled"),
+    ("GET", f"{V3}/pushrules/global/{{kind}}/{{ruleId}}/actions"),
+    ("PUT", f"{V3}/pushrules/global/{{kind}}/{{ruleId}}/actions"),
+    ("GET", f"{V3}/notifications"),
     ("GET", f"{V3}/voip/turnServer"),
     ("GET", f"{V3}/thirdparty/protocols"),
     ("GET", f"{V3}/user/{{userId}}/filter/{{filterId}}"),
@@ -438,6 +446,7 @@ def test_operation_conforms(case: Case[Any], live: LiveServer, tally: Tally) -> 
         case.query["timeout"] = short_timeout(case.query["timeout"])
     arrange_membership(live, case)
     arrange_backup(live, case)
+    arrange_push_rule(live, case)
     if case.operation.path == f"{V3}/keys/device_signing/upload":
         token = cross_signing_upload(live, case)
     headers = {"Authorization": f"Bearer {token}"}
@@ -479,6 +488,20 @@ def arrange_membership(live: LiveServer, case: Case[Any]) -> None:
         with live.client(ALICE_TOKEN) as client:
             for step in steps:
                 client.post(f"{V3}/rooms/{quote(unquote(room_id), safe='')}/{step}", json={"user_id": user_id})
+
+
+def arrange_push_rule(live: LiveServer, case: Case[Any]) -> None:
+    """For the operations on one push rule of alice's: that rule, made first when the case names a kind and an id a
+    user may make (a server-default `.m.rule...` id names one that is always there)."""
+    if "/pushrules/global/{kind}/{ruleId}" not in case.operation.path or case.method == "PUT":
+        return
+    parameters = case.path_parameters or {}
+    kind, rule_id = parameters.get("kind"), parameters.get("ruleId")
+    if not isinstance(kind, str) or not isinstance(rule_id, str) or rule_id.startswith("."):
+        return
+    body = {"actions": ["notify"], "pattern": "seed", "conditions": []}
+    with live.client(ALICE_TOKEN) as client:
+        client.put(f"{V3}/pushrules/global/{quote(kind, safe='')}/{quote(rule_id, safe='')}", json=body)
 
 
 def arrange_backup(live: LiveServer, case: Case[Any]) -> None:

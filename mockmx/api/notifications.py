@@ -37,7 +37,7 @@ async def notifications(request: Request) -> Response:
             }
         )
     body: JsonDict = {"notifications": listed}
-    if more:  # the spec: without `next_token` there are no more results
+    if more and found:  # the spec: without `next_token` there are no more results
         body["next_token"] = str(found[-1].pos)
     return JSONResponse(body)
 
