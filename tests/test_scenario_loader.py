@@ -73,7 +73,7 @@ ERRORS = [
     pytest.param(
         USERS + "  - id: carol\n    pasword: x\n",
         6,
-        "users[2]: unknown key 'pasword' (expected one of: id, password, display_name, devices, pushers)",
+        "users[2]: unknown key 'pasword' (expected one of: id, password, display_name, devices, pushers, push_rules)",
         id="user-key-typo",
     ),
     pytest.param(USERS + "  - password: x\n", 5, "users[2]: missing required key 'id'", id="user-no-id"),
@@ -455,7 +455,7 @@ ERRORS = [
     pytest.param(
         "server_name: localhost\npush:\n  retries: 3\n",
         3,
-        "push: unknown key 'retries' (expected one of: backoff, max_backoff)",
+        "push: unknown key 'retries' (expected one of: backoff, max_backoff, unread_count)",
         id="push-key",
     ),
     pytest.param(
