@@ -79,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     replay_command.add_arguments(replay)
 
-    args = parser.parse_args(argv)
+    # An option the command does not know is reported with that command's usage, not the top-level one.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "check":
         return _check(args.files)
     if args.command == "record":
@@ -126,37 +129,50 @@ def _check(files: list[str]) -> int:
             failed = True
             print(error, file=sys.stderr)
             continue
-        print(
-            f"{path}: ok ({len(scenario.users)} users, {len(scenario.rooms)} rooms, "
-            f"{len(scenario.script)} scripted events, {len(scenario.faults)} fault rules)"
+        counts = (
+            (len(scenario.users), "user"),
+            (len(scenario.rooms), "room"),
+            (len(scenario.script), "scripted event"),
+            (len(scenario.faults), "fault rule"),
         )
+        print(f"{path}: ok ({', '.join(_count(n, noun) for n, noun in counts)})")
     return 1 if failed else 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _serve(args: argparse.Namespace) -> int:
     # Imported here, as each command imports what it needs: `check` and `--help` need no server.
     from mockmx.app import create_app
     from mockmx.collection import freeze_survivors
-    from mockmx.server import MockServer, server_config
+    from mockmx.server import MockServer, beyond_loopback_warning, bind, is_loopback, server_config
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     except ScenarioError as error:
         print(error, file=sys.stderr)
         return 2
+    sock = bind(args.host, args.port, "mockmx serve")
+    local = is_loopback(args.host)
+    if not local:
+        print(beyond_loopback_warning(args.host, "mockmx serve"), file=sys.stderr, flush=True)
     app = create_app(scenario=scenario)
     freeze_survivors()  # full collections stay short however much state the run piles up
     config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
-    server = MockServer(config, on_started=lambda url: print(banner(scenario, url), flush=True))
+    server = MockServer(config, on_started=lambda url: print(banner(scenario, url, local=local), flush=True))
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+        server.run(sockets=[sock])
     return 0
 
 
-def banner(scenario: Scenario, url: str) -> str:
+def banner(scenario: Scenario, url: str, *, local: bool = True) -> str:
     """What `mockmx serve` prints at start-up: where it listens, and the users and tokens to try."""
-    lines = [f"mockmx {__version__}: homeserver {scenario.server_name!r} from {scenario.source}", f"  URL: {url}", ""]
+    source = "the default scenario" if scenario.source == default_scenario().source else scenario.source
+    reach = "" if local else "  (reachable from other machines)"
+    lines = [f"mockmx {__version__}: homeserver {scenario.server_name!r} from {source}", f"  URL: {url}{reach}", ""]
     example_token = None
     lines.append("  users:")
     for user in scenario.users:

@@ -10,6 +10,7 @@ a scenario has rules, so a scenario without faults pays nothing for them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockmx.errors import Codes, MatrixError, limit_exceeded
 from mockmx.scenario.model import FaultSpec
 from mockmx.web.errors import render
+
+log = logging.getLogger(__name__)
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
@@ -40,9 +43,24 @@ class _Rule:
         self.seen += 1
         return self.seen > spec.after and (spec.times is None or self.seen <= spec.after + spec.times)
 
+    def where(self) -> str:
+        return f" (scenario rule at line {self.spec.line})" if self.spec.line is not None else ""
+
+    def describe(self) -> str:
+        """What the rule does to a request it acts on, for the log."""
+        spec = self.spec
+        done = [f"delay {spec.delay:g} s"] if spec.delay else []
+        if spec.retry_after_ms is not None:
+            done.append(f"429 M_LIMIT_EXCEEDED, retry after {spec.retry_after_ms} ms")
+        elif spec.status is not None:
+            done.append(f"{spec.status} {spec.errcode or Codes.UNKNOWN}")
+        if spec.lose_answer:
+            done.append("after handling it (the answer is lost)")
+        return ", ".join(done) or "nothing"
+
     def error(self) -> MatrixError | None:
         spec = self.spec
-        where = f" (scenario rule at line {spec.line})" if spec.line is not None else ""
+        where = self.where()
         if spec.retry_after_ms is not None:
             return limit_exceeded(spec.retry_after_ms, spec.error or f"Too Many Requests{where}")
         if spec.status is not None:
@@ -66,6 +84,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         rule = acting[0]
+        log.info("fault rule%s acts on %s %s: %s", rule.where(), method, path, rule.describe())
         if rule.spec.delay:
             await asyncio.sleep(rule.spec.delay)
         error = rule.error()

@@ -45,6 +45,9 @@ class ScriptRunner:
             if entry.sender not in room.joined:
                 log.warning("scripted event skipped: %s is no longer in %s", entry.sender, entry.room_id)
                 return
-            self.hs.send_event(room, entry.sender, entry.type, dict(entry.content))
+            event = self.hs.send_event(room, entry.sender, entry.type, dict(entry.content))
+            log.info("scripted event: %s sent %s %s in %s", entry.sender, event.type, event.event_id, entry.room_id)
         elif entry.to_device is not None:
             self.hs.send_to_device(entry.sender, entry.type, entry.to_device)
+            users = ", ".join(entry.to_device)
+            log.info("scripted event: %s sent %s to the devices of %s", entry.sender, entry.type, users)

@@ -308,3 +308,11 @@ def test_huge_chunked_body_is_refused_with_4xx_and_the_server_carries_on(alice: 
     assert 400 <= r.status_code < 500, r.text[:500]
     after = alice.put(send_path(txn_id="after-chunked"), json=text("still here"))
     assert after.status_code == 200, after.text
+
+
+def test_a_room_alias_in_the_send_path_is_answered_as_synapse_answers_it(shared_alice: httpx.Client) -> None:
+    # Synapse 1.163.2 takes the path's room as an id, even for an alias of a room the user is in:
+    # 403 {"errcode":"M_FORBIDDEN","error":"User @aliasprobe:localhost not in room #probe:localhost"}.
+    r = shared_alice.put("/_matrix/client/v3/rooms/%23lobby:localhost/send/m.room.message/alias-1", json={"body": "hi"})
+    body = assert_error(r, 403, "M_FORBIDDEN")
+    assert body["error"] == "User @alice:localhost not in room #lobby:localhost"

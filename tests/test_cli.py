@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -43,6 +44,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
         if process.poll() is None:
             process.kill()
             process.wait()
+        process.stdout.close()
 
 
 def test_serve_prints_users_and_tokens_answers_and_logs_each_request(
@@ -121,3 +123,116 @@ def test_check_reports_every_problem_and_passes_good_files(tmp_path: Path) -> No
     assert f"{bad}:4:" in result.stderr and "pasword" in result.stderr
     assert f"{bad}:8:" in result.stderr and "open" in result.stderr
     assert "default.yaml: ok" in result.stdout
+
+
+def mockmx_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mockmx", *args], capture_output=True, text=True, timeout=30, cwd=ROOT)
+
+
+def test_the_banner_comes_first_and_alone() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockmx", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:  # up to the banner's last line, then stop the server
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=10)
+    output = "".join(lines) + rest
+    assert lines[0].startswith("mockmx 0.1.0: homeserver 'localhost' from the default scenario"), output
+    assert output.count("Ctrl-C") == 1, output  # uvicorn's own "Press CTRL+C to quit" line is not there
+    assert "Uvicorn running" not in output and "Application startup" not in output and "Shutting down" not in output
+
+
+def test_the_banner_names_the_default_scenario_in_words() -> None:
+    from mockmx.cli import banner
+    from mockmx.scenario.loader import default_scenario
+
+    first = banner(default_scenario(), "http://127.0.0.1:8008").splitlines()[0]
+    assert first == "mockmx 0.1.0: homeserver 'localhost' from the default scenario"
+
+
+def test_a_port_in_use_is_one_line_suggesting_port_0(served: tuple[subprocess.Popen[str], str]) -> None:
+    _, url = served
+    port = url.rsplit(":", 1)[1]
+    result = mockmx_command("serve", "--port", port)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mockmx serve: port {port} on 127.0.0.1 is in use; stop what uses it, or choose --port (--port 0 picks a "
+        "free one)\n"
+    )
+    assert result.stdout == ""
+
+
+def test_a_wrong_option_shows_the_command_s_own_usage() -> None:
+    result = mockmx_command("serve", "--prot", "9000")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: mockmx serve ")
+    assert "mockmx serve: error: unrecognized arguments: --prot 9000" in result.stderr
+
+
+def test_check_counts_in_words() -> None:
+    result = mockmx_command("check", str(ROOT / "scenarios" / "flaky-homeserver.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "(1 user, 1 room, 0 scripted events, 3 fault rules)" in result.stdout
+
+
+def test_binding_beyond_loopback_warns_and_the_banner_says_so() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockmx", "serve", "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        warning = process.stderr.readline()
+        url_line = next(line for line in process.stdout if "URL:" in line)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert warning.startswith("mockmx serve: warning: listening on 0.0.0.0, reachable from other machines")
+    assert "fixed access tokens and passwords" in warning
+    assert url_line.rstrip().endswith("(reachable from other machines)")
+
+
+def test_the_log_says_when_a_fault_rule_acts_and_a_scripted_event_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "busy.yaml"
+    scenario.write_text(
+        "server_name: localhost\n"
+        "users: [{id: alice, devices: [{id: A, access_token: alice-token}]}]\n"
+        "rooms: [{id: '!r:localhost', members: [alice]}]\n"
+        "script: [{after: 0s, sender: alice, room: '!r:localhost', say: tick}]\n"
+        "faults: [{path: /_matrix/client/v3/joined_rooms, times: 1, status: 502}]\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockmx", "serve", "--port", "0", "--scenario", str(scenario)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    try:
+        url = next(found[1] for line in process.stdout if (found := re.search(r"URL: (http://\S+)", line)))
+        headers = {"Authorization": "Bearer alice-token"}
+        assert httpx.get(f"{url}/_matrix/client/v3/joined_rooms", headers=headers).status_code == 502
+        # The scripted event is in the room by the time a sync shows it; its log line came before.
+        body = httpx.get(f"{url}/_matrix/client/v3/sync", headers=headers).json()
+        assert "tick" in json.dumps(body["rooms"]["join"]["!r:localhost"]["timeline"])
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=10)
+    assert "fault rule (scenario rule at line 5) acts on GET /_matrix/client/v3/joined_rooms: 502 M_UNKNOWN" in output
+    assert re.search(r"scripted event: @alice:localhost sent m\.room\.message \$\S+ in !r:localhost", output)

@@ -393,12 +393,16 @@ def test_delay_fault_on_notify_slows_the_answer_and_keeps_the_notification(
     serve_yaml: Callable[[str], LiveServer],
 ) -> None:
     live = serve_yaml(SLOW)
-    with live.client() as client, ThreadPoolExecutor(1) as pool:
+    with live.client() as client, live.client() as notifier, ThreadPoolExecutor(1) as pool:
         started = time.monotonic()
-        notifying = pool.submit(post, live.client(), SYNAPSE_PAYLOAD)
-        # The journal is not on the notify path: it answers while the notification is still held up.
-        assert journal(client) == []
-        assert not notifying.done()
+        notifying = pool.submit(post, notifier, SYNAPSE_PAYLOAD)
+        # The journal is not on the notify path: it answers while the notification is still held up (for 0.3 s:
+        # a journal slower than that on a busy machine is no failure, the notification is then just kept).
+        while not notifying.done():
+            entries = journal(client)
+            if not notifying.done():
+                assert entries == []
+                break
         assert accepted(notifying.result()) == []
         assert time.monotonic() - started >= 0.3  # a lower bound: a sleep never ends early, however busy the machine
         assert len(journal(client)) == 1

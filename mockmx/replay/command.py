@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from mockmx.record.loader import load_recording
     from mockmx.replay.app import create_replay_app
     from mockmx.replay.host import ReplayHost
-    from mockmx.server import MockServer, server_config
+    from mockmx.server import MockServer, beyond_loopback_warning, bind, is_loopback, server_config
 
     try:
         recording = load_recording(args.file)
@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"mockmx replay: {error}", file=sys.stderr)
         return 2
+    sock = bind(args.host, args.port, "mockmx replay")
+    if not is_loopback(args.host):
+        print(beyond_loopback_warning(args.host, "mockmx replay"), file=sys.stderr, flush=True)
     host = ReplayHost.of(app)
     state = host.state
     freeze_survivors()  # the recording stays in memory: full collections need not walk it again and again
@@ -110,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+        server.run(sockets=[sock])
     if not server.started:
         return 2
     print(f"mockmx replay: {state.summary()}", flush=True)
