@@ -13,6 +13,7 @@ from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.notifier import long_poll
 from mockmx.homeserver.server import Homeserver
 from mockmx.homeserver.sync import DEFAULT_TIMELINE_LIMIT, sync_response
+from mockmx.web import json_gate
 from mockmx.homeserver.tokens import StreamToken
 
 MAX_TIMELINE_LIMIT = 1000
@@ -62,7 +63,7 @@ def _filter_definition(hs: Homeserver, user_id: str, raw: str | None) -> Any:
         if not raw.lstrip().startswith("{"):
             raise MatrixError(400, "No such filter", Codes.INVALID_PARAM)
         try:
-            definition = json.loads(raw)
+            definition = json_gate.decode(raw)  # the one gate, as for bodies
         except (ValueError, RecursionError):
             raise MatrixError(400, "Invalid filter JSON", Codes.NOT_JSON) from None
     return definition

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mockmx.web import json_gate
 from mockmx.errors import Codes, MatrixError
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def parse_room_event_filter(raw: str | None) -> RoomEventFilter:
     if not raw:
         return EVERYTHING
     try:
-        definition: Any = json.loads(raw)
+        definition: Any = json_gate.decode(raw)  # the one gate, as for bodies
     except (ValueError, RecursionError):
         raise MatrixError(400, "Invalid filter JSON", Codes.NOT_JSON) from None
     if not isinstance(definition, dict):

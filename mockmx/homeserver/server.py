@@ -18,6 +18,7 @@ from mockmx.homeserver.presence import Presence
 from mockmx.homeserver.pushers import Pusher, Pushers
 from mockmx.homeserver.receipts import Receipts
 from mockmx.homeserver.room_keys import RoomKeyBackups
+from mockmx.homeserver.redaction import room_version
 from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
 from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.homeserver.tokens import StreamToken
@@ -28,6 +29,7 @@ from mockmx.push.notification_log import NotificationLog
 from mockmx.push.ruleset import PushRules
 from mockmx.scenario.model import RoomSpec, Scenario
 
+from mockmx.web.json_gate import check_event_content
 ROOM_VERSION = "10"
 
 
@@ -128,6 +130,7 @@ class Homeserver:
         self.pos += 1
         event = Event(
             self.pos, new_event_id(), room.room_id, sender, event_type, content, self.clock_ms(), state_key, txn
+        check_event_content(content, room_version(room))  # every event, whatever made it: no floats in v6+ rooms
         )
         room.append(event)
         if event_type == "m.room.member" and state_key is not None:

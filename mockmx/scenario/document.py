@@ -14,8 +14,18 @@ import yaml
 
 from mockmx.jsonpath import JsonPath, render_path
 from mockmx.problems import Problem
+from mockmx.web.json_gate import unservable
 
 _TAG = "tag:yaml.org,2002:"
+# Far above any hand-written scenario, far below what would exhaust memory.
+MAX_VALUES = 200_000
+
+
+class _TooBig(Exception):
+    def __init__(self, position: tuple[int, int]) -> None:
+        self.position = position
+
+
 _JSON_SCALAR_TAGS = frozenset(_TAG + name for name in ("null", "bool", "int", "float", "str"))
 
 
@@ -29,6 +39,7 @@ class Document:
         self.key_marks: dict[JsonPath, tuple[int, int]] = {}
         self.invalid: set[JsonPath] = set()
         self._constructor = yaml.constructor.SafeConstructor()
+        self._values = 0
 
     def report(
         self, path: JsonPath, message: str, *, key: str | None = None, position: tuple[int, int] | None = None
@@ -93,11 +104,20 @@ class Document:
             return self._data(root, (), set())
         except RecursionError:
             return self._too_deep()
+        except _TooBig as exc:
+            line, column = exc.position
+            message = f"the document spells more than {MAX_VALUES} values (aliases expanded); refused"
+            self.problems.append(Problem(self.source, line, column, message))
+            return None
 
     def _too_deep(self) -> None:
         self.problems.append(Problem(self.source, 1, 1, "YAML syntax error: the document is nested too deeply"))
 
     def _data(self, node: yaml.Node, path: JsonPath, active: set[int]) -> Any:
+        self._values += 1
+        if self._values > MAX_VALUES:
+            # Aliases copy what they name: a kilobyte of nested ones spells billions of values ("billion laughs").
+            raise _TooBig(_position(node.start_mark))
         self.value_marks[path] = _position(node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
@@ -154,6 +174,9 @@ class Document:
             return self._broken(path, f"{node.value!r} is not a valid {node.tag.removeprefix(_TAG)}")
         if isinstance(value, float) and not math.isfinite(value):
             return self._broken(path, f"expected a finite number, got {node.value}")
+        problem = unservable(value)  # the gate request bodies pass: what the mock stores, it must serve back
+        if problem is not None:
+            return self._broken(path, problem)
         return value
 
     def _broken(self, path: JsonPath, message: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 
 from mockmx.errors import Codes, MatrixError
+from mockmx.web import json_gate
 
 MAX_BODY_BYTES = 1 << 20  # far above any valid client request (events stop at 64 KiB); the rest is refused unread
 # Bodies nested deeper are refused, so that echoing them back can never come near the recursion limit. Only
@@ -39,19 +40,13 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-# Made once: json.loads with any option builds a new decoder per call, a cost on every request with a body.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-
-
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object: M_NOT_JSON when it is not JSON, M_BAD_JSON when it is not an object."""
+    """The body as a JSON object: M_NOT_JSON when it is not JSON, M_BAD_JSON when it is not an object or could not
+    be served back (the one gate, `json_gate`: every endpoint's body comes through here)."""
     try:
-        # What json.loads does with bytes: UTF-8, -16 or -32, told apart by the first bytes.
-        value = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+        # What json.loads does with bytes: UTF-8, -16 or -32, told apart by the first bytes; strictly, as Synapse
+        # decodes, so that encoded surrogates are refused rather than stored.
+        value = json_gate.decode(body.decode(json.detect_encoding(body)))
     except (ValueError, RecursionError):
         raise MatrixError(400, "Content not JSON.", Codes.NOT_JSON) from None
     if not isinstance(value, dict):

@@ -1,0 +1,119 @@
+"""The one JSON gate: a value is accepted only if the server can serve it back to every client, as canonical JSON.
+
+Canonical JSON (the spec's appendix, Synapse's `canonicaljson`) has integers in [-(2**53)+1, 2**53-1] only, no
+NaN or infinities, and text that encodes to UTF-8 (no lone surrogates, which JavaScript clients make by cutting
+a string inside an emoji). Let one of these in and every later /sync that carries it fails, so they are refused
+where they enter: request bodies (`mockmx.web.body.parse_json_object`), scenario files (`unservable`), and events
+of room versions that forbid floats (`check_event_content`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from mockmx.errors import Codes, MatrixError
+
+MAX_INT = 2**53 - 1
+MIN_INT = -(2**53) + 1
+_MAX_INT_DIGITS = len(str(MAX_INT))
+# Room versions 6 and later enforce canonical JSON in events: floats are refused (spec: rooms/v6).
+FIRST_STRICT_ROOM_VERSION = 6
+
+# An escaped surrogate (\uD800-\uDFFF): only these can put a surrogate into a string decoded from strict UTF-8.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def integer_out_of_range() -> MatrixError:
+    return MatrixError(400, "JSON integer out of range", Codes.BAD_JSON)  # Synapse's words and code
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > _MAX_INT_DIGITS + 1:  # checked before int(): 5,000 digits would cost, 10**5 would raise
+        raise integer_out_of_range()
+    value = int(text)
+    if not MIN_INT <= value <= MAX_INT:
+        raise integer_out_of_range()
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 is valid JSON text that Python reads as inf, which nothing can send back
+        raise MatrixError(400, "JSON number out of range", Codes.BAD_JSON)
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# Made once: json.loads with any option builds a new decoder per call, a cost on every request with a body.
+DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float)
+
+
+def decode(text: str) -> Any:
+    """`text` as JSON: ValueError when it is not JSON, MatrixError (400 M_BAD_JSON) when it could not be served."""
+    value = DECODER.decode(text)
+    if "\\u" in text and _ESCAPED_SURROGATE.search(text) and not _encodes(value):
+        raise MatrixError(400, "Invalid Unicode: lone surrogate in a string", Codes.BAD_JSON)
+    return value
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unservable(value: Any) -> str | None:
+    """Why `value` (from YAML, say) could not be served as JSON, or None when it can. Floats are allowed."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool) or item is None:
+            continue
+        if isinstance(item, int):
+            if not MIN_INT <= item <= MAX_INT:
+                return f"integer {item} is out of canonical JSON's range [-(2**53)+1, 2**53-1]"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{item} is not a JSON number"
+        elif isinstance(item, str):
+            if not _encodes(item):
+                return "a string holds a lone surrogate, which UTF-8 cannot encode"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return f"key {key!r} is not a string"
+                stack.append(key)
+                stack.append(child)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            return f"{type(item).__name__} is not a JSON value"
+    return None
+
+
+def has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def check_event_content(content: Any, room_version: str) -> None:
+    """400 M_BAD_JSON, as Synapse answers, for a float in an event of a room version that enforces canonical JSON."""
+    strict = not room_version.isdigit() or int(room_version) >= FIRST_STRICT_ROOM_VERSION
+    if strict and has_float(content):
+        raise MatrixError(400, "Bad JSON value: float", Codes.BAD_JSON)
