@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -13,8 +12,8 @@ from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.notifier import long_poll
 from mockmx.homeserver.server import Homeserver
 from mockmx.homeserver.sync import DEFAULT_TIMELINE_LIMIT, sync_response
-from mockmx.web import json_gate
 from mockmx.homeserver.tokens import StreamToken
+from mockmx.web import json_gate
 
 MAX_TIMELINE_LIMIT = 1000
 

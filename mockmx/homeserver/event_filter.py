@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mockmx.web import json_gate
 from mockmx.errors import Codes, MatrixError
+from mockmx.web import json_gate
 
 if TYPE_CHECKING:
     from mockmx.homeserver.rooms import Event
