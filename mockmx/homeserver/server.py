@@ -17,8 +17,8 @@ from mockmx.homeserver.notifier import Notifier
 from mockmx.homeserver.presence import Presence
 from mockmx.homeserver.pushers import Pusher, Pushers
 from mockmx.homeserver.receipts import Receipts
-from mockmx.homeserver.room_keys import RoomKeyBackups
 from mockmx.homeserver.redaction import room_version
+from mockmx.homeserver.room_keys import RoomKeyBackups
 from mockmx.homeserver.rooms import Event, JsonDict, Room, new_event_id
 from mockmx.homeserver.to_device import ToDeviceInboxes
 from mockmx.homeserver.tokens import StreamToken
@@ -28,8 +28,8 @@ from mockmx.homeserver.visibility import DEPARTED, membership_of
 from mockmx.push.notification_log import NotificationLog
 from mockmx.push.ruleset import PushRules
 from mockmx.scenario.model import RoomSpec, Scenario
-
 from mockmx.web.json_gate import check_event_content
+
 ROOM_VERSION = "10"
 
 
@@ -127,10 +127,10 @@ class Homeserver:
         txn: tuple[str, str] | None = None,
     ) -> Event:
         """Append an event to the room and the stream, and wake whoever may see it."""
+        check_event_content(content, room_version(room))  # every event, whatever made it: no floats in v6+ rooms
         self.pos += 1
         event = Event(
             self.pos, new_event_id(), room.room_id, sender, event_type, content, self.clock_ms(), state_key, txn
-        check_event_content(content, room_version(room))  # every event, whatever made it: no floats in v6+ rooms
         )
         room.append(event)
         if event_type == "m.room.member" and state_key is not None:
