@@ -76,3 +76,10 @@ def test_the_walk_through_runs_in_a_shell_as_written(mock: LiveServer, tmp_path:
     assert '"type":"m.room.create"' in out
     for errcode in ("M_MISSING_TOKEN", "M_FORBIDDEN", "M_UNRECOGNIZED"):
         assert f'"errcode":"{errcode}"' in out
+
+
+def test_the_readme_names_every_errcode_the_mock_answers() -> None:
+    from mockmx.errors import Codes
+
+    text = README.read_text()
+    assert [code.value for code in Codes if f"`{code.value}`" not in text] == []
