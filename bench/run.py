@@ -45,6 +45,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `mockmx` impo
 
 from bench import load, recordings, report, scenarios  # noqa: E402
 from bench.history import LARGE_ROOM_EVENTS, REQUESTS_PER_ROUND, SMALL_ROOM_EVENTS, history_rows  # noqa: E402
+from bench.initial_sync import initial_sync_rows  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.servers import (  # noqa: E402
     ROOT,
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += fanout_rows(settings, kind, fanout_scenario, fanout_starts)
         rows += replay_rows(settings, Path(scratch))
         rows += history_rows(settings)
+        rows += initial_sync_rows(settings)
         rows += record_rows(settings, Path(scratch))
         rows += startup_rows(settings, fanout_starts)
         mockmx = {workload.name: results[workload.name, "mockmx"] for workload in load.WORKLOADS}
