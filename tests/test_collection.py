@@ -56,7 +56,7 @@ def test_serve_and_replay_freeze_and_the_test_process_does_not(command: str) -> 
 import gc, sys
 import mockmx.server
 class Stop(Exception): pass
-def run(self): raise Stop
+def run(self, *args, **kwargs): raise Stop
 mockmx.server.MockServer.run = run
 from mockmx.cli import main
 try:
