@@ -229,6 +229,7 @@ ROUTES: list[BaseRoute] = [
     Mount("/_matrix/client/v1", routes=CLIENT_V1_ROUTES),
     Route("/_matrix/client/versions", versions.versions, methods=["GET"]),
     Route("/.well-known/matrix/client", startup.well_known_client, methods=["GET"]),
+    Route("/_matrix/client/unstable/org.matrix.msc4143/rtc/transports", startup.rtc_transports, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.list_notifications, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.clear_notifications, methods=["DELETE"]),
 ]

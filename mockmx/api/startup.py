@@ -46,3 +46,11 @@ async def turn_server(request: Request) -> Response:
 async def thirdparty_protocols(request: Request) -> Response:
     authenticate(request)
     return JSONResponse({})  # no application service bridges any protocol here
+
+
+async def rtc_transports(request: Request) -> Response:
+    """MSC4143's RTC transport discovery, which matrix-js-sdk asks for at start-up: this homeserver offers none.
+    (Synapse without the experimental feature answers 404, which the SDK takes for "none"; an empty list says the
+    same without a 404 in the log.)"""
+    authenticate(request)
+    return JSONResponse({"rtc_transports": []})
