@@ -531,12 +531,3 @@ def test_new_keeps_what_a_failed_test_added_aside(
     assert recorded.read_text() == before
     partial = recorded.with_name("whoami.partial.yaml")
     assert recorded_paths(partial)[-1] == (Leg.CLIENT, "GET", f"{CS}/joined_rooms")
-
-
-def test_the_readmes_example_runs_as_written(pytester: pytest.Pytester) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Testing with pytest", 1)[1]
-    example = section.split("```python\n", 1)[1].split("```", 1)[0]
-    pytester.makepyfile(test_readme=example)
-    pytester.mkdir("worlds").joinpath("two-rooms.yaml").write_text(WORLD.format(name="two-rooms.example"))
-    pytester.runpytest().assert_outcomes(passed=2)
