@@ -1,4 +1,4 @@
-"""Read receipts: how far each user has read each room, shown in /sync as `m.receipt`, and the unread counts.
+"""Read receipts: how far each user has read each room, shown in /sync as `m.receipt`; the unread counts read them.
 
 A receipt is kept per (room, type, user, thread) and only ever moves forward, as in Synapse: one for an event
 before the one already acknowledged is ignored. Each new receipt takes a stream position of its own.
@@ -6,14 +6,12 @@ before the one already acknowledged is ignored. Each new receipt takes a stream 
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockmx.homeserver.notifier import Notifier
 from mockmx.homeserver.rooms import Event, JsonDict, Room
-from mockmx.push.rules import tweaks_for
 
 READ = "m.read"
 READ_PRIVATE = "m.read.private"
@@ -40,22 +38,11 @@ class _RoomReceipts:
     by_key: OrderedDict[_Key, Receipt] = field(default_factory=OrderedDict)
 
 
-@dataclass(slots=True)
-class _Unread:
-    """One user's counts in one room, kept up to date by counting only the events appended since."""
-
-    start_pos: int  # counting events after this position: the later of the read receipt and the join
-    scanned: int  # how much of the room's timeline has been counted
-    notifications: int = 0
-    highlights: int = 0
-
-
 class Receipts:
     def __init__(self, *, notifier: Notifier, advance: Callable[[], int]) -> None:
         self._notifier = notifier
         self._advance = advance
         self._rooms: dict[str, _RoomReceipts] = {}
-        self._unread: dict[tuple[str, str], _Unread] = {}  # one per (room, member who synced): bounded
         # Called with (room, user id) after a read receipt moved: how badge-only pushes hook in.
         self.listeners: list[Callable[[Room, str], None]] = []
 
@@ -121,20 +108,3 @@ class Receipts:
                 if receipt is not None:
                     latest = max(latest, receipt.event_pos)
         return latest
-
-    def unread(self, room: Room, user_id: str, display_name: str) -> JsonDict:
-        """`unread_notifications` for the user in the room: the events after their read receipt (or their join)
-        that notify them by the default push rules, and how many of those highlight (mention them)."""
-        start = max(self.read_up_to(room.room_id, user_id), room.membership_pos(user_id))
-        key = (room.room_id, user_id)
-        counts = self._unread.get(key)
-        if counts is None or counts.start_pos != start:
-            counts = self._unread[key] = _Unread(start, bisect_right(room.positions, start))
-        members = len(room.joined)
-        for event in room.timeline[counts.scanned :]:
-            tweaks = tweaks_for(event, user_id, display_name, members)
-            if tweaks is not None:
-                counts.notifications += 1
-                counts.highlights += bool(tweaks.get("highlight"))
-        counts.scanned = len(room.timeline)
-        return {"notification_count": counts.notifications, "highlight_count": counts.highlights}
