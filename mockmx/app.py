@@ -13,6 +13,7 @@ from mockmx.api import (
     account,
     account_data,
     cross_signing,
+    decrypted,
     devices,
     directory,
     events,
@@ -232,6 +233,7 @@ ROUTES: list[BaseRoute] = [
     Route("/_matrix/client/unstable/org.matrix.msc4143/rtc/transports", startup.rtc_transports, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.list_notifications, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.clear_notifications, methods=["DELETE"]),
+    Route("/_mockmx/decrypted", decrypted.list_decrypted, methods=["GET"]),
 ]
 
 

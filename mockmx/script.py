@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from mockmx.crypto.key_actions import act_on_keys
 from mockmx.homeserver.server import Homeserver
 from mockmx.scenario.model import ScriptedEventSpec
 
@@ -45,8 +46,12 @@ class ScriptRunner:
             if entry.sender not in room.joined:
                 log.warning("scripted event skipped: %s is no longer in %s", entry.sender, entry.room_id)
                 return
-            event = self.hs.send_event(room, entry.sender, entry.type, dict(entry.content))
+            # As the sender's client would send it: encrypted, for an encrypted scenario user in an encrypted room.
+            event = self.hs.encrypted_users.send_room_event(room, entry.sender, entry.type, dict(entry.content))
             log.info("scripted event: %s sent %s %s in %s", entry.sender, event.type, event.event_id, entry.room_id)
+        elif entry.action is not None:
+            act_on_keys(self.hs, entry.sender, entry.action)
+            log.info("scripted event: %s for %s", entry.action, entry.sender)
         elif entry.to_device is not None:
             self.hs.send_to_device(entry.sender, entry.type, entry.to_device)
             users = ", ".join(entry.to_device)

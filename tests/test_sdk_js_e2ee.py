@@ -1,14 +1,17 @@
 """matrix-js-sdk with its Rust crypto against the mock: two clients exchange encrypted messages, and a second device
-joins the conversation after a device list change. The mock stores only ciphertext."""
+joins the conversation after a device list change; and a client talks with the mock's own encrypted user. The mock
+stores only ciphertext."""
 
 from __future__ import annotations
 
 import pytest
 
-from mockmx.scenario.loader import default_scenario
-from tests.conftest import ALICE
+from mockmx.scenario.loader import default_scenario, load_scenario_text
+from tests.conftest import ALICE, BOB
 from tests.sdk_outcomes import observed_mock
 from tests.test_sdk_js import JS_SDK_PROBES, SCRIPT_TIMEOUT, run_node
+
+SECRET = "!secret:localhost"
 
 
 @pytest.mark.timeout(SCRIPT_TIMEOUT + 30)
@@ -40,3 +43,57 @@ def test_matrix_js_sdk_rust_crypto_encrypted_room() -> None:
     used = {(outcome.method, outcome.path) for outcome in log.outcomes() if outcome.status == 200}
     for path in ("/keys/upload", "/keys/query", "/keys/claim"):
         assert ("POST", f"/_matrix/client/v3{path}") in used, path
+
+
+ENCRYPTED_BOB = """
+mockmx: 1
+server_name: localhost
+users:
+  - id: alice
+    password: alice-pass
+  - id: bob
+    display_name: Bob (the mock)
+    devices: [{id: BOBBOT, encrypted: true}]
+rooms:
+  - id: "!secret:localhost"
+    alias: secret
+    members: [bob, alice]
+    timeline:
+      - sender: bob
+        type: m.room.encryption
+        state_key: ""
+        content: {algorithm: m.megolm.v1.aes-sha2}
+script:
+  # Again and again, so that it reaches alice's new device whenever her client has published its keys.
+  - after: 0.5s
+    every: 0.5s
+    count: 200
+    sender: bob
+    room: secret
+    say: hello from the mock
+"""
+
+
+@pytest.mark.timeout(SCRIPT_TIMEOUT + 30)
+def test_matrix_js_sdk_and_the_mocks_encrypted_user() -> None:
+    scenario = load_scenario_text(ENCRYPTED_BOB, "<encrypted bob>")
+    with observed_mock(scenario) as (mock, log), log.blamed(allowed=JS_SDK_PROBES):
+        seen = run_node("e2ee_mock_user.mjs", mock.url, SECRET, "hello from the mock", "hello mock, from js")
+        decrypted = mock.assert_decrypted(
+            room="#secret:localhost", sender=ALICE, content={"body": "hello mock, from js"}
+        )
+    log.assert_no_gaps(allowed=JS_SDK_PROBES)
+
+    received = seen["received"]
+    assert (received["wire_type"], received["body"], received["sender"]) == (
+        "m.room.encrypted",
+        "hello from the mock",
+        BOB,
+    )
+    assert decrypted == {
+        "room_id": SECRET,
+        "event_id": seen["sent"],
+        "sender": ALICE,
+        "type": "m.room.message",
+        "content": {"msgtype": "m.text", "body": "hello mock, from js"},
+    }

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mockmx.crypto.participants import EncryptedUsers
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver import power
 from mockmx.homeserver.account_data import AccountData
@@ -77,6 +78,8 @@ class Homeserver:
                 self.pushers.add(Pusher.from_spec(user.user_id, pusher), append=True)
         for room in scenario.rooms:
             self._build_room(room)
+        # Last: the encrypted scenario devices publish their keys into the world built so far.
+        self.encrypted_users = EncryptedUsers(self, scenario.users)
 
     # -- reading --------------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from mockmx.scenario.fault_rules import fault_rule
 from mockmx.scenario.media import media_spec
 from mockmx.scenario.model import (
     DeviceSpec,
+    KeyAction,
     RoomSpec,
     Scenario,
     ScriptedEventSpec,
@@ -130,7 +131,14 @@ class Builder:
             if device_id in devices:
                 self._report((*device_path, "id"), f"duplicate device {device_id!r} of {user_id!r}")
             devices.setdefault(
-                device_id, DeviceSpec(device_id, self.document.get(device_path, device, "display_name"), token)
+                device_id,
+                DeviceSpec(
+                    device_id,
+                    self.document.get(device_path, device, "display_name"),
+                    token,
+                    encrypted=bool(self.document.get(device_path, device, "encrypted")),
+                    one_time_keys=_or_default(self.document.get(device_path, device, "one_time_keys"), 50),
+                ),
             )
         return UserSpec(
             user_id,
@@ -256,6 +264,8 @@ class Builder:
         to_device: dict[str, dict[str, dict[str, Any]]] | None = None
         content: dict[str, Any] | None = None
         event_type = self.document.get(path, entry, "type")
+        if "action" in entry:
+            return self._key_action(path, entry, sender)
         if "room" in entry and "to_device" in entry:
             self._report(path, "'room' and 'to_device' exclude each other; give one", key="to_device")
         elif "to_device" in entry:
@@ -292,6 +302,26 @@ class Builder:
             to_device=to_device,
         )
 
+    def _key_action(self, path: JsonPath, entry: dict[str, Any], sender: str | None) -> ScriptedEventSpec | None:
+        """A scripted change to the sender's keys (`action:`), which sends nothing."""
+        for key in ("room", "to_device", "type", "content", "say"):
+            if key in entry:
+                self._report(path, f"{key!r} does not go with 'action' (a change to keys sends nothing)", key=key)
+        every = duration(self.document, path, entry, "every")
+        count = self.document.get(path, entry, "count")
+        action = self.document.get(path, entry, "action")
+        if sender is None or action is None:
+            return None
+        return ScriptedEventSpec(
+            after=duration(self.document, path, entry, "after") or 0.0,
+            sender=sender,
+            type="",
+            content={},
+            every=every or None,
+            count=None if count is None else int(count),
+            action=KeyAction(action),
+        )
+
     def _known_room(self, path: JsonPath, ref: str | None) -> str | None:
         """The id of a room reference (id, alias or bare alias name), or None (reported) when there is none."""
         if ref is None:
@@ -318,3 +348,7 @@ class Builder:
                 self._report((*path, "to_device"), f"{user_id!r} is listed twice", key=ref)
             to_device.setdefault(user_id, {}).update(per_device)
         return to_device
+
+
+def _or_default(value: Any, default: int) -> int:
+    return default if value is None else int(value)

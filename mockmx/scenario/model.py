@@ -17,6 +17,9 @@ class DeviceSpec:
     display_name: str | None = None
     # A fixed token lets tests skip /login; None means the device only exists until someone logs in with it.
     access_token: str | None = None
+    # The mock plays this device as an encrypting client (mockmx.crypto): real Olm keys, published at start-up.
+    encrypted: bool = False
+    one_time_keys: int = 50  # how many one-time keys an encrypted device keeps published (0: the fallback key only)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,14 @@ class ScriptedEventSpec:
     room_id: str | None = None  # a room event when set...
     # ...otherwise a to-device message: {user_id: {device_id or "*": content}}
     to_device: dict[str, dict[str, dict[str, Any]]] | None = None
+    action: KeyAction | None = None  # ...or, instead of any message, a change to the sender's keys
+
+
+class KeyAction(StrEnum):
+    """What a scripted entry can do to a user's encryption keys, for testing how a client copes."""
+
+    DEVICE_LIST_CHANGE = "device_list_change"  # everyone sharing a room with the user sees it change in /sync
+    DROP_ONE_TIME_KEYS = "drop_one_time_keys"  # their devices' one-time keys run out: claims get the fallback key
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,17 @@ class MockmxServer:
             and (sender is None or event.sender == sender)
         ]
 
+    def decrypted(
+        self, *, room: str | None = None, sender: str | None = None, type: str | None = None
+    ) -> list[JsonDict]:
+        """What the scenario's encrypted users decrypted of what was sent to them, oldest first: room messages
+        (`{"room_id", "event_id", "sender", "type", "content"}`) and to-device messages (with `to_device`)."""
+        room_id = None
+        if room is not None:
+            resolved = self.homeserver.resolve_room(room)
+            room_id = resolved.room_id if resolved is not None else room
+        return self.homeserver.encrypted_users.decrypted(room_id=room_id, sender=sender, type=type)
+
     def _keep_event(self, room: Room, event: Event) -> None:
         with self._events_lock:
             self._events.append(event)
@@ -171,6 +182,34 @@ class MockmxServer:
         with contextlib.suppress(AssertionError):
             self.wait_for_notifications(len(wanted), timeout=timeout, **filters)
         assert_notifications(self.notifications(**filters), wanted, ignore=ignore, partial=partial, ordered=ordered)
+
+    def assert_decrypted(
+        self,
+        expected: Mapping[str, Any] | None = None,
+        *,
+        room: str | None = None,
+        timeout: float = 5.0,
+        **fields: Any,
+    ) -> JsonDict:
+        """Wait for a message an encrypted scenario user decrypted (in `room`, when given) that has the fields of
+        `expected` and `fields`, and return it; an AssertionError listing what was decrypted after `timeout` seconds.
+
+        `assert_decrypted(sender="@alice:localhost", content={"body": "hi bob"}, room="#secret:localhost")`
+        """
+        __tracebackhide__ = True
+        wanted = {**(expected or {}), **fields}
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.decrypted(room=room)
+            for entry in found:
+                if not differences(entry, wanted, ignore=(), partial=True):
+                    return entry
+            if time.monotonic() >= deadline:
+                where = f" in {room}" if room is not None else ""
+                lines = [f"nothing decrypted{where} matched {wanted!r} within {timeout} s; {len(found)} decrypted"]
+                lines += [f"  {entry!r}" for entry in found[:20]]
+                raise AssertionError("\n".join(lines))
+            time.sleep(POLL)
 
 
 def _not_notified(
