@@ -9,20 +9,17 @@ homeserver itself: a scenario file that long takes the loader many seconds) and 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from bench import load, scenarios
 from bench.report import Row
-from bench.servers import running
+from bench.servers import running, serve_app
 from bench.stats import median
 from mockmx.app import create_app
-from mockmx.collection import freeze_survivors
 from mockmx.hosting import hosted_as
 from mockmx.scenario.loader import load_scenario_text
-from mockmx.server import MockServer, server_config
 from mockmx.world import Mock
 
 if TYPE_CHECKING:
@@ -101,11 +98,7 @@ def serve(events: int) -> None:
     sender = next(iter(room.joined))
     for n in range(len(room.timeline), events):
         hs.send_event(room, sender, "m.room.message", {"msgtype": "m.text", "body": f"message {n}"})
-    freeze_survivors()
-    config = server_config(app, host="127.0.0.1", port=0, quiet=True)
-    server = MockServer(config, on_started=lambda url: print(f"URL: {url}", flush=True))
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+    serve_app(app)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ file that size takes the loader seconds) and prints `URL: ...` once bound, as `m
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
@@ -16,13 +15,11 @@ import urllib.request
 from typing import TYPE_CHECKING
 
 from bench.report import Row
-from bench.servers import running
+from bench.servers import running, serve_app
 from bench.stats import median
 from mockmx.app import create_app
-from mockmx.collection import freeze_survivors
 from mockmx.hosting import hosted_as
 from mockmx.scenario.loader import load_scenario_text
-from mockmx.server import MockServer, server_config
 from mockmx.world import Mock
 
 if TYPE_CHECKING:
@@ -87,11 +84,7 @@ def serve(rooms: int, users: int) -> None:
             hs.join(member, room.room_id)
         for n in range(MESSAGES_PER_ROOM):
             hs.send_event(room, members[n % len(members)], "m.room.message", {"msgtype": "m.text", "body": f"hi {n}"})
-    freeze_survivors()
-    config = server_config(app, host="127.0.0.1", port=0, quiet=True)
-    server = MockServer(config, on_started=lambda url: print(f"URL: {url}", flush=True))
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+    serve_app(app)
 
 
 if __name__ == "__main__":

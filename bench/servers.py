@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 60
@@ -171,3 +172,16 @@ def raise_fd_limit(wanted: int) -> None:
         if hard != resource.RLIM_INFINITY and hard < wanted:
             raise SystemExit(f"the fan-out needs `ulimit -n` of at least {wanted}; the hard limit here is {hard}")
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def serve_app(app: Any) -> None:
+    """Serve a mockmx app built in this process as `mockmx serve --quiet` would, printing `URL: ...` once bound
+    (what `running` waits for): for benchmark worlds built through the homeserver rather than a scenario file."""
+    from mockmx.collection import freeze_survivors
+    from mockmx.server import MockServer, server_config
+
+    freeze_survivors()
+    config = server_config(app, host="127.0.0.1", port=0, quiet=True)
+    server = MockServer(config, on_started=lambda url: print(f"URL: {url}", flush=True))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()

@@ -19,17 +19,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`python -m mockmx serve --port 0` in a process of its own, and the URL its banner names."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockmx", "serve", "--port", "0"],
+def serve_process(*args: str, stderr: int = subprocess.STDOUT) -> subprocess.Popen[str]:
+    """`python -m mockmx serve --port 0 ARGS` in a process of its own, its output unbuffered."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mockmx", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`python -m mockmx serve --port 0` in a process of its own, and the URL its banner names."""
+    process = serve_process()
     assert process.stdout is not None
     url = None
     for line in process.stdout:
@@ -130,14 +135,7 @@ def mockmx_command(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_banner_comes_first_and_alone() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockmx", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = serve_process()
     assert process.stdout is not None
     lines = []
     for line in process.stdout:  # up to the banner's last line, then stop the server
@@ -186,14 +184,7 @@ def test_check_counts_in_words() -> None:
 
 
 def test_binding_beyond_loopback_warns_and_the_banner_says_so() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockmx", "serve", "--host", "0.0.0.0", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = serve_process("--host", "0.0.0.0", stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     try:
         warning = process.stderr.readline()
@@ -215,14 +206,7 @@ def test_the_log_says_when_a_fault_rule_acts_and_a_scripted_event_runs(tmp_path:
         "script: [{after: 0s, sender: alice, room: '!r:localhost', say: tick}]\n"
         "faults: [{path: /_matrix/client/v3/joined_rooms, times: 1, status: 502}]\n"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockmx", "serve", "--port", "0", "--scenario", str(scenario)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = serve_process("--scenario", str(scenario))
     assert process.stdout is not None
     try:
         url = next(found[1] for line in process.stdout if (found := re.search(r"URL: (http://\S+)", line)))

@@ -11,8 +11,9 @@ The names below load on first use: the model alone should not load YAML and the 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mockmx.lazy import exports
 
 if TYPE_CHECKING:
     from mockmx.problems import RecordingError
@@ -29,8 +30,4 @@ _HOMES = {
     "load_recording_text": "mockmx.record.loader",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+__getattr__ = exports(__name__, _HOMES)

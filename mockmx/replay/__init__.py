@@ -12,8 +12,9 @@ The names below load on first use: `mockmx.replay.policy` alone should not load 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mockmx.lazy import exports
 
 if TYPE_CHECKING:
     from mockmx.replay.app import create_replay_app
@@ -45,8 +46,4 @@ _HOMES = {
     "create_replay_app": "mockmx.replay.app",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+__getattr__ = exports(__name__, _HOMES)

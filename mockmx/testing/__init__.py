@@ -10,8 +10,9 @@ The names below load on first use, so that the plugin, loaded into every pytest 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mockmx.lazy import exports
 
 if TYPE_CHECKING:
     from mockmx.testing.config import MockmxConfig
@@ -28,8 +29,4 @@ _HOMES = {
     "RecordedSession": "mockmx.testing.session",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+__getattr__ = exports(__name__, _HOMES)

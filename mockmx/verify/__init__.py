@@ -9,8 +9,9 @@ The names below load on first use: `mockmx verify --help` should not load HTTP a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mockmx.lazy import exports
 
 if TYPE_CHECKING:
     from mockmx.verify.compare import (
@@ -49,8 +50,4 @@ _HOMES = {
     "read_notifications": "mockmx.verify.sources",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+__getattr__ = exports(__name__, _HOMES)
