@@ -26,6 +26,7 @@ from mockmx.api import (
     notifications,
     presence,
     profile,
+    push_deliveries,
     push_rules,
     pushers,
     receipts,
@@ -233,6 +234,7 @@ ROUTES: list[BaseRoute] = [
     Route("/_matrix/client/unstable/org.matrix.msc4143/rtc/transports", startup.rtc_transports, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.list_notifications, methods=["GET"]),
     Route("/_mockmx/notifications", gateway.clear_notifications, methods=["DELETE"]),
+    Route("/_mockmx/pushes", push_deliveries.list_pushes, methods=["GET"]),
     Route("/_mockmx/decrypted", decrypted.list_decrypted, methods=["GET"]),
 ]
 

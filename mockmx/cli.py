@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from mockmx import __version__
+from mockmx.limits import Limits
+from mockmx.limits_cli import add_limit_arguments, limits_from
 from mockmx.problems import ScenarioError
 from mockmx.replay import command as replay_command
 from mockmx.scenario.loader import default_scenario, load_scenario
@@ -27,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8008, help="port to bind, 0 for any free one (default: %(default)s)")
     serve.add_argument("--quiet", action="store_true", help="no per-request log lines (for load tests)")
+    add_limit_arguments(serve)
 
     check = commands.add_parser("check", help="validate scenario files and report every problem")
     check.add_argument("files", nargs="+", metavar="FILE")
@@ -160,15 +163,20 @@ def _serve(args: argparse.Namespace) -> int:
         print(beyond_loopback_warning(args.host, "mockmx serve"), file=sys.stderr, flush=True)
     app = create_app(scenario=scenario)
     freeze_survivors()  # full collections stay short however much state the run piles up
-    config = server_config(app, host=args.host, port=args.port, quiet=args.quiet)
-    server = MockServer(config, on_started=lambda url: print(banner(scenario, url, local=local), flush=True))
+    limits = limits_from(args, scenario.limits)
+    config = server_config(app, host=args.host, port=args.port, quiet=args.quiet, limits=limits)
+
+    def started(url: str) -> None:
+        print(banner(scenario, url, local=local, limits=limits), flush=True)
+
+    server = MockServer(config, on_started=started)
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     return 0
 
 
-def banner(scenario: Scenario, url: str, *, local: bool = True) -> str:
+def banner(scenario: Scenario, url: str, *, local: bool = True, limits: Limits | None = None) -> str:
     """What `mockmx serve` prints at start-up: where it listens, and the users and tokens to try."""
     source = "the default scenario" if scenario.source == default_scenario().source else scenario.source
     reach = "" if local else "  (reachable from other machines)"
@@ -189,5 +197,7 @@ def banner(scenario: Scenario, url: str, *, local: bool = True) -> str:
             lines.append(f"    {label}  ({members})")
     if example_token:
         lines += ["", f"  try: curl -H 'Authorization: Bearer {example_token}' {url}/_matrix/client/v3/account/whoami"]
+    if limits is not None:
+        lines += ["", f"  limits: {limits.describe()}"]
     lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)

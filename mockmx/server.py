@@ -15,6 +15,8 @@ from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG
 
 from mockmx.hosting import Hosted, hosted_by, http_url
+from mockmx.limits import Limits
+from mockmx.web.protocol import uvicorn_settings
 
 
 class MockServer(uvicorn.Server):
@@ -44,7 +46,7 @@ class MockServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def server_config(app: Starlette, *, host: str, port: int, quiet: bool) -> uvicorn.Config:
+def server_config(app: Starlette, *, host: str, port: int, quiet: bool, limits: Limits | None = None) -> uvicorn.Config:
     """uvicorn settings for the command line's servers: a line per request unless quiet, a short grace at Ctrl-C.
 
     uvicorn's own start and stop lines are left out (the banner says where the server listens, and how to stop
@@ -56,6 +58,7 @@ def server_config(app: Starlette, *, host: str, port: int, quiet: bool) -> uvico
         access_log=not quiet,
         log_config=_log_config(quiet),
         timeout_graceful_shutdown=5,
+        **uvicorn_settings(limits or Limits()),  # connections, request heads, Matrix errors for uvicorn's own
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.conftest import LiveServer, assert_error
+
 BROWSER = {"Origin": "http://app.example"}
 
 
@@ -30,3 +32,25 @@ def test_errors_reach_the_browser_too(alice: httpx.Client) -> None:
     assert r.status_code == 404, r.text
     assert r.headers["access-control-allow-origin"] == "*"
     assert r.json()["errcode"] == "M_UNRECOGNIZED"
+
+
+def test_the_control_api_gets_no_cors_and_refuses_changes_from_other_sites(mock: LiveServer) -> None:
+    url = mock.url + "/_mockmx/notifications"
+    r = httpx.get(url, headers=BROWSER)
+    assert r.status_code == 200, r.text
+    assert "access-control-allow-origin" not in r.headers
+    preflight = {**BROWSER, "Access-Control-Request-Method": "DELETE"}
+    r = httpx.options(url, headers=preflight)
+    assert "access-control-allow-origin" not in r.headers, r.headers
+    # A page elsewhere can still send a form-like POST or a DELETE without asking: refused before it runs.
+    for method in ("DELETE", "POST"):
+        r = httpx.request(method, url, headers={**BROWSER, "Content-Type": "text/plain"}, content=b"{}")
+        assert_error(r, 403, "M_FORBIDDEN")
+    r = httpx.request("DELETE", url, headers={"Origin": "null"})
+    assert_error(r, 403, "M_FORBIDDEN")
+    # The mock's own pages (same origin) and tools without a browser (no Origin) may.
+    host = mock.url.removeprefix("http://")
+    r = httpx.delete(url, headers={"Origin": mock.url, "Host": host})
+    assert r.status_code == 200, r.text
+    r = httpx.delete(url)
+    assert r.status_code == 200, r.text

@@ -64,8 +64,8 @@ ERRORS = [
     pytest.param(
         "server_name: localhost\nroom: []\n",
         2,
-        "unknown key 'room' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, push, media, "
-        "registration)",
+        "unknown key 'room' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, push, "
+        "limits, media, registration)",
         id="unknown-top-key",
     ),
     pytest.param("server_name: localhost\nusers: {id: alice}\n", 2, "users: expected a list", id="users-not-list"),
@@ -455,7 +455,7 @@ ERRORS = [
     pytest.param(
         "server_name: localhost\npush:\n  retries: 3\n",
         3,
-        "push: unknown key 'retries' (expected one of: backoff, max_backoff, unread_count)",
+        "push: unknown key 'retries' (expected one of: backoff, max_backoff, max_attempts, max_backlog, unread_count)",
         id="push-key",
     ),
     pytest.param(
@@ -553,7 +553,7 @@ def test_scenario_error_lists_every_problem_one_per_line() -> None:
     assert str(caught.value) == (
         "bad.yaml:1:9: mockmx: expected 1, got 2\n"
         "bad.yaml:3:1: unknown key 'foo' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, "
-        "push, media, registration)"
+        "push, limits, media, registration)"
     )
     assert isinstance(caught.value, ValueError)
 

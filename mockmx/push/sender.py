@@ -5,8 +5,10 @@ user's unread count sends each of their pushers a badge-only update.
 
 Each pusher has its own queue and worker, so a slow or failing gateway delays only its own pushes and a
 send never waits for pushing. A failed push (no answer, a non-2xx status, a body that is not JSON) is
-retried with exponential backoff before the next one goes, as Synapse does; a pusher whose pushkey comes
-back in `rejected` is removed.
+retried with exponential backoff before the next one goes, as Synapse does, up to `push.max_attempts`
+attempts: then it is given up on (logged, counted, listed by `GET /_mockmx/pushes`) and the next one goes, so
+one push no gateway takes never holds back the rest. A pusher's backlog keeps at most `push.max_backlog`
+pushes; past it the oldest is dropped and counted. A pusher whose pushkey comes back in `rejected` is removed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from mockmx import __version__
 from mockmx.homeserver.pushers import Pusher
 from mockmx.homeserver.rooms import Event, Room
 from mockmx.homeserver.server import Homeserver
+from mockmx.push.deliveries import Deliveries
 from mockmx.push.evaluator import Decision
 from mockmx.push.protocol import PUSH_TIMEOUT_SECONDS
 from mockmx.scenario.model import PushSpec
@@ -41,6 +44,8 @@ class PushSender:
         self._client: httpx.AsyncClient | None = None
         self.sent = 0  # pushes the gateways acknowledged, for tests and benchmarks
         self.failures = 0
+        self.deliveries = Deliveries()  # per pusher: sent, given up on, dropped (GET /_mockmx/pushes)
+        self._last_error = ""  # why the last _post failed, read right after it returns
 
     def on_notified(self, room: Room, event: Event, decisions: list[tuple[str, Decision]]) -> None:
         """Queue the pushes for an event the push rules decided notifies these users (NotificationLog listener)."""
@@ -117,7 +122,15 @@ class PushSender:
         if queue is None:
             queue = self._queues[pusher.key] = asyncio.Queue()
             self._workers[pusher.key] = asyncio.create_task(self._deliver(pusher.key, queue))
+        if queue.qsize() >= self.spec.max_backlog:
+            queue.get_nowait()  # the oldest: a gateway that is behind gets the latest counts first
+            self.deliveries.of(pusher.key).dropped += 1
+            log.warning("push backlog of %s full (%d): dropped the oldest push", pusher.pushkey, self.spec.max_backlog)
         queue.put_nowait(payload)
+
+    def queued(self) -> dict[tuple[str, str, str], int]:
+        """How many pushes wait in each pusher's backlog."""
+        return {key: queue.qsize() for key, queue in self._queues.items()}
 
     async def _deliver(self, key: tuple[str, str, str], queue: asyncio.Queue[dict[str, Any]]) -> None:
         # Keyed by (user, app_id, pushkey), not by pusher object: a pusher set again keeps its queue, and its
@@ -127,14 +140,23 @@ class PushSender:
             while pushers.get(*key) is not None:
                 payload = await queue.get()
                 delay = self.spec.backoff
+                attempt = 0
                 while (pusher := pushers.get(*key)) is not None:
                     rejected = await self._post(pusher, payload)
+                    attempt += 1
                     if rejected is not None:
+                        self.deliveries.of(key).sent += 1
                         if pusher.pushkey in rejected:
                             log.info("gateway rejected pushkey %s: removing the pusher", pusher.pushkey)
                             pushers.remove(*key)
                         break
                     self.failures += 1
+                    self.deliveries.of(key).attempts_failed += 1
+                    if attempt >= self.spec.max_attempts:
+                        error = self._last_error
+                        log.warning("gave up on a push to %s after %d attempts: %s", pusher.url, attempt, error)
+                        self.deliveries.gave_up(key, payload, attempt, error, self.hs.clock_ms())
+                        break
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.spec.max_backoff)
         finally:
@@ -149,6 +171,7 @@ class PushSender:
         url = self.resolve_url(pusher.url)
         if url is None:
             log.warning("cannot push to %s before the server knows its own address", pusher.url)
+            self._last_error = "the server did not know its own address yet"
             return None
         if self._client is None:
             headers = {"User-Agent": f"mockmx/{__version__}"}
@@ -158,9 +181,11 @@ class PushSender:
             answer = response.json() if response.is_success else None
         except (httpx.HTTPError, ValueError) as error:
             log.warning("push to %s failed: %s", url, error)
+            self._last_error = f"{type(error).__name__}: {error}"
             return None
         if not isinstance(answer, dict):
             log.warning("push to %s failed: %s %s", url, response.status_code, response.text[:200])
+            self._last_error = f"{response.status_code} {response.text[:200]}"
             return None
         self.sent += 1
         rejected = answer.get("rejected", [])

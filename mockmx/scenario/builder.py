@@ -13,6 +13,7 @@ from mockmx.jsonpath import JsonPath
 from mockmx.scenario.document import Document
 from mockmx.scenario.durations import duration
 from mockmx.scenario.fault_rules import fault_rule
+from mockmx.scenario.limits import limits_spec
 from mockmx.scenario.media import media_spec
 from mockmx.scenario.model import (
     DeviceSpec,
@@ -51,6 +52,7 @@ class Builder:
         reject = reject_rules(self.document, self.data)
         push = push_spec(self.document, self.data)
         media = media_spec(self.document, self.data)
+        limits = limits_spec(self.document, self.data)
         registration = registration_spec(self.document, self.data)
         server = self.document.get((), self.data, "server_name")
         if server is None:
@@ -69,6 +71,7 @@ class Builder:
             push=push,
             media=media,
             registration=registration,
+            limits=limits,
             source=self.document.source,
         )
 

@@ -19,8 +19,8 @@ def media_spec(document: Document, data: dict[str, Any]) -> MediaSpec:
     if media is None:
         return MediaSpec()
     path = ("media",)
-    upload = _size(document.get(path, media, "max_upload_bytes"))
-    total = _size(document.get(path, media, "max_total_bytes"))
+    upload = size(document.get(path, media, "max_upload_bytes"))
+    total = size(document.get(path, media, "max_total_bytes"))
     spec = MediaSpec(
         max_upload_bytes=MediaSpec.max_upload_bytes if upload is None else upload,
         max_total_bytes=MediaSpec.max_total_bytes if total is None else total,
@@ -33,7 +33,8 @@ def media_spec(document: Document, data: dict[str, Any]) -> MediaSpec:
     return spec
 
 
-def _size(value: int | str | None) -> int | None:
+def size(value: int | str | None) -> int | None:
+    """A `byteSize` value in bytes (None stays None)."""
     if value is None or isinstance(value, int):
         return value
     match = _SIZE.fullmatch(value)

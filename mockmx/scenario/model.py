@@ -6,9 +6,11 @@ expands localparts and aliases, so the homeserver never has to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from mockmx.limits import Limits
 
 
 @dataclass(frozen=True)
@@ -134,11 +136,13 @@ class UnreadCount(StrEnum):
 
 @dataclass(frozen=True)
 class PushSpec:
-    """How the mock homeserver retries a push that failed (from `backoff` seconds, doubling up to `max_backoff`),
-    and what its pushes count as unread."""
+    """How the mock homeserver retries a push that failed (from `backoff` seconds, doubling up to `max_backoff`, at
+    most `max_attempts` times), how many pushes wait per pusher, and what its pushes count as unread."""
 
     backoff: float = 1.0
     max_backoff: float = 3600.0
+    max_attempts: int = 10  # then the push is given up on: 1+2+...+256 s of retries, about 8.5 minutes
+    max_backlog: int = 1000  # pushes waiting per pusher; past it the oldest is dropped
     unread_count: UnreadCount = UnreadCount.MESSAGES
 
 
@@ -168,4 +172,5 @@ class Scenario:
     push: PushSpec = PushSpec()
     media: MediaSpec = MediaSpec()
     registration: RegistrationSpec = RegistrationSpec()
+    limits: Limits = field(default_factory=Limits)  # connections and request heads the server takes
     source: str = "<memory>"  # the file it came from, for messages and the start-up banner

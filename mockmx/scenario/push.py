@@ -116,6 +116,8 @@ def push_spec(document: Document, data: dict[str, Any]) -> PushSpec:
         backoff=PushSpec.backoff if backoff is None else backoff,
         max_backoff=PushSpec.max_backoff if max_backoff is None else max_backoff,
         unread_count=UnreadCount(unread_count) if unread_count is not None else UnreadCount.MESSAGES,
+        max_attempts=_int_or(document.get(path, push, "max_attempts"), PushSpec.max_attempts),
+        max_backlog=_int_or(document.get(path, push, "max_backlog"), PushSpec.max_backlog),
     )
     # A value given but already reported as wrong must not make the other one look wrong too.
     reported = ("backoff" in push and backoff is None) or ("max_backoff" in push and max_backoff is None)
@@ -153,3 +155,7 @@ def _url(document: Document, path: JsonPath, entry: dict[str, Any]) -> str | Non
         document.report((*path, "url"), f"expected a URL with a valid host and port, got {url!r}")
         return None
     return url
+
+
+def _int_or(value: Any, default: int) -> int:
+    return default if value is None else int(value)

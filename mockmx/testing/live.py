@@ -234,8 +234,9 @@ def _render_filters(filters: Mapping[str, str]) -> str:
 def running_mock(scenario: Scenario | None = None) -> Iterator[MockmxServer]:
     """A mock homeserver serving `scenario` (default: the built-in one) on a free loopback port until the block
     ends."""
-    app = create_app(scenario=scenario or default_scenario())
+    scenario = scenario or default_scenario()
+    app = create_app(scenario=scenario)
     mock = MockmxServer(app)
-    with serving(QuickMockServer(config_for(app)), name="mockmx-server") as url:
+    with serving(QuickMockServer(config_for(app, limits=scenario.limits)), name="mockmx-server") as url:
         mock.url = url
         yield mock

@@ -12,7 +12,9 @@ from typing import Any
 import uvicorn
 
 from mockmx.hosting import http_url
+from mockmx.limits import Limits
 from mockmx.server import MockServer
+from mockmx.web.protocol import uvicorn_settings
 
 # `main_loop` and `shutdown` below are edited copies of uvicorn's, made from this release. With any other, the
 # server runs uvicorn's own (0.2 s slower to stop, and right); tests/test_threaded.py fails until the copies are
@@ -85,9 +87,17 @@ class QuickMockServer(MockServer, QuickServer):
     """A mockmx app's server (long polls answered at shutdown, pushers aimed at itself) that stops at once."""
 
 
-def config_for(app: Any) -> uvicorn.Config:
-    """uvicorn settings for a test server: loopback, a free port, no access log."""
-    return uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="on")
+def config_for(app: Any, *, limits: Limits | None = None) -> uvicorn.Config:
+    """uvicorn settings for a test server: loopback, a free port, no access log, the mock's limits."""
+    return uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        **uvicorn_settings(limits or Limits()),
+    )
 
 
 @contextlib.contextmanager

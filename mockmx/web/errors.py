@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
 from mockmx.errors import Codes, MatrixError
+from mockmx.web.allow import allowed_methods
 
 log = logging.getLogger("mockmx")
 
@@ -29,7 +30,16 @@ async def _matrix_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Routing misses: 404 for an unknown endpoint, 405 for a known one with the wrong method."""
     assert isinstance(exc, HTTPException)
-    if exc.status_code in (404, 405):
+    if exc.status_code == 405:
+        # Starlette names the first matching route's methods only: `OPTIONS /login` would not list POST.
+        # Routing left the scope as the innermost mount saw it: match the path afresh from the top.
+        fresh = {"type": "http", "path": request.scope["path"], "root_path": "", "method": request.method}
+        methods = sorted(allowed_methods(request.app.router.routes, fresh) | {"OPTIONS"})
+        allow = {"Allow": ", ".join(methods)}
+        if request.method == "OPTIONS":  # as Synapse: 200 and an empty object for any path it serves
+            return Response(b"{}", headers=allow, media_type="application/json")
+        return render(MatrixError(405, "Unrecognized request", Codes.UNRECOGNIZED), allow)
+    if exc.status_code == 404:
         return render(MatrixError(exc.status_code, "Unrecognized request", Codes.UNRECOGNIZED), exc.headers)
     return render(MatrixError(exc.status_code, exc.detail, Codes.UNKNOWN), exc.headers)
 
