@@ -29,6 +29,7 @@ app = Starlette(
         Route("/_matrix/client/v3/rooms/{room_id}/send/{event_type}/{txn_id}", fresh_event_id, methods=["PUT"]),
         Route("/_matrix/client/v3/sendToDevice/{event_type}/{txn_id}", fresh_event_id, methods=["PUT"]),
         Route("/_matrix/push/v1/notify", fresh_event_id, methods=["POST"]),
+        Route("/_matrix/client/v3/keys/claim", fresh_event_id, methods=["POST"]),
     ]
 )
 

@@ -46,6 +46,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `mockmx` impo
 from bench import load, recordings, report, scenarios  # noqa: E402
 from bench.history import LARGE_ROOM_EVENTS, REQUESTS_PER_ROUND, SMALL_ROOM_EVENTS, history_rows  # noqa: E402
 from bench.initial_sync import initial_sync_rows  # noqa: E402
+from bench.keys import DEVICES, USERS, keys_rows  # noqa: E402
+from bench.keys import REQUESTS_PER_ROUND as KEY_QUERIES  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.servers import (  # noqa: E402
     ROOT,
@@ -116,6 +118,11 @@ class Settings:
             f"round(s) of {REQUESTS_PER_ROUND} requests each from a new bench/pyload.py client on one connection, the "
             "two taking turns going first; p50 and p99 are medians over rounds. Memory: the difference of the two "
             "servers' RSS once idle, over the difference in events.",
+            f"Keys: `POST /keys/query` for {USERS} users of {DEVICES} devices each (real device keys), "
+            f"{self.rounds} round(s) of {KEY_QUERIES} requests on one connection (bench/keys.py); and "
+            f"`POST /keys/claim` for one key of each of a user's {DEVICES} devices at {CONNECTIONS} connections "
+            "against the limit, taking turns as the throughput rounds do (after the first 50 requests the answers "
+            "are fallback keys: the same work).",
             f"Start-up: median of {self.startups} start(s), from spawning the process until it answers.",
         ]
 
@@ -162,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += replay_rows(settings, Path(scratch))
         rows += history_rows(settings)
         rows += initial_sync_rows(settings)
+        rows += keys_rows(settings)
         rows += record_rows(settings, Path(scratch))
         rows += startup_rows(settings, fanout_starts)
         mockmx = {workload.name: results[workload.name, "mockmx"] for workload in load.WORKLOADS}

@@ -31,6 +31,8 @@ ROWS = (
     "replay: mockmx replay",
     "/messages: latency p50 / p99, 50 events from a room of 100,000 vs 100",
     "/messages: memory per stored event",
+    "/keys/query: latency p50 / p99, 100 users x 5 devices",
+    "/keys/claim (5 devices a request): req/s at 32 connections",
     "record: req/s",
     "record: latency",
     "start-up: mockmx serve (default scenario)",
