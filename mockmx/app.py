@@ -45,7 +45,8 @@ from mockmx.api import (
     user_directory,
     versions,
 )
-from mockmx.faults import FaultMiddleware
+from mockmx.api.control_routes import MOCK_CONTROL_ROUTES
+from mockmx.control.middleware import ControlMiddleware
 from mockmx.hosting import attach
 from mockmx.scenario.model import Scenario
 from mockmx.web.cors import BrowserCORS
@@ -236,15 +237,18 @@ ROUTES: list[BaseRoute] = [
     Route("/_mockmx/notifications", gateway.clear_notifications, methods=["DELETE"]),
     Route("/_mockmx/pushes", push_deliveries.list_pushes, methods=["GET"]),
     Route("/_mockmx/decrypted", decrypted.list_decrypted, methods=["GET"]),
+    *MOCK_CONTROL_ROUTES,  # the control API and the inspector (mockmx/api/control_routes.py)
 ]
 
 
-def create_app(*, scenario: Scenario) -> Starlette:
+def create_app(*, scenario: Scenario, journal_limit: int | None = None, control_token: str | None = None) -> Starlette:
     """A mock homeserver for `scenario`; each call is independent, so several can run in one process.
 
-    The app's `Mock` (`hosting.hosted_as(app, Mock)`) holds the world it serves.
+    The app's `Mock` (`hosting.hosted_as(app, Mock)`) holds the world it serves. `journal_limit` bounds the request
+    journal (over the scenario's `journal_limit`); `control_token` is what the control API and the inspector ask
+    for, and what they need to answer at all on a server bound beyond loopback.
     """
-    mock = Mock(scenario)
+    mock = Mock(scenario, journal_limit=journal_limit, control_token=control_token, routes=ROUTES)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -256,10 +260,9 @@ def create_app(*, scenario: Scenario) -> Starlette:
 
     middleware = [
         Middleware(BrowserCORS),
+        Middleware(ControlMiddleware, controlled=mock),  # the request journal and fault rules, the control gate
+        Middleware(RawPathRouting),
     ]
-    if scenario.faults:
-        middleware.append(Middleware(FaultMiddleware, faults=scenario.faults))
-    middleware.append(Middleware(RawPathRouting))
     app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     attach(app, mock)
     return app

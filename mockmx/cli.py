@@ -29,6 +29,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8008, help="port to bind, 0 for any free one (default: %(default)s)")
     serve.add_argument("--quiet", action="store_true", help="no per-request log lines (for load tests)")
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="Bearer token the control API (/_mockmx/) and the inspector ask for; beyond loopback they need one",
+    )
+    serve.add_argument(
+        "--journal-limit",
+        type=_positive,
+        metavar="N",
+        help="requests the request journal keeps (default: the scenario's journal_limit, else 10000)",
+    )
     add_limit_arguments(serve)
 
     check = commands.add_parser("check", help="validate scenario files and report every problem")
@@ -161,13 +172,14 @@ def _serve(args: argparse.Namespace) -> int:
     local = is_loopback(args.host)
     if not local:
         print(beyond_loopback_warning(args.host, "mockmx serve"), file=sys.stderr, flush=True)
-    app = create_app(scenario=scenario)
+    app = create_app(scenario=scenario, journal_limit=args.journal_limit, control_token=args.control_token)
     freeze_survivors()  # full collections stay short however much state the run piles up
     limits = limits_from(args, scenario.limits)
     config = server_config(app, host=args.host, port=args.port, quiet=args.quiet, limits=limits)
+    token = args.control_token
 
     def started(url: str) -> None:
-        print(banner(scenario, url, local=local, limits=limits), flush=True)
+        print(banner(scenario, url, local=local, limits=limits, control_token=token), flush=True)
 
     server = MockServer(config, on_started=started)
     # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught: that is a clean stop here.
@@ -176,7 +188,14 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def banner(scenario: Scenario, url: str, *, local: bool = True, limits: Limits | None = None) -> str:
+def banner(
+    scenario: Scenario,
+    url: str,
+    *,
+    local: bool = True,
+    limits: Limits | None = None,
+    control_token: str | None = None,
+) -> str:
     """What `mockmx serve` prints at start-up: where it listens, and the users and tokens to try."""
     source = "the default scenario" if scenario.source == default_scenario().source else scenario.source
     reach = "" if local else "  (reachable from other machines)"
@@ -199,5 +218,27 @@ def banner(scenario: Scenario, url: str, *, local: bool = True, limits: Limits |
         lines += ["", f"  try: curl -H 'Authorization: Bearer {example_token}' {url}/_matrix/client/v3/account/whoami"]
     if limits is not None:
         lines += ["", f"  limits: {limits.describe()}"]
+    lines += ["", *control_lines(url, local=local, token=control_token)]
     lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)
+
+
+def control_lines(url: str, *, local: bool, token: str | None) -> list[str]:
+    """Where the inspector and the control API are, and what they need beyond loopback."""
+    if not local and token is None:
+        return [
+            "  inspector and control API (/_mockmx/): off, as the server is reachable from other machines;",
+            "    start it with --control-token TOKEN to use them with that token",
+        ]
+    lines = [f"  inspector: {url}/_mockmx/" + (f"?control_token={token}" if token else "")]
+    lines.append(f"  control API: {url}/_mockmx/openapi.json")
+    if token is not None:
+        lines.append("    it needs the header  Authorization: Bearer <the --control-token>")
+    return lines
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value

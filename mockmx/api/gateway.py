@@ -5,9 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mockmx.api.control_params import controlled, known_filters, waiting
 from mockmx.api.request import header, read_json_object, world
-from mockmx.errors import Codes, MatrixError
-from mockmx.push.gateway import FILTERS, Gateway
+from mockmx.control.changes import matching, wait_until
+from mockmx.push.gateway import FILTERS, Gateway, Notification
 from mockmx.push.validate import validate_notification
 
 _NONE_REJECTED = b'{"rejected":[]}'  # the usual answer, encoded once
@@ -28,11 +29,14 @@ async def notify(request: Request) -> Response:
 
 
 async def list_notifications(request: Request) -> Response:
-    wanted = dict(request.query_params)
-    unknown = sorted(set(wanted) - set(FILTERS))
-    if unknown:
-        raise MatrixError(400, f"Unknown filter {unknown}; expected some of: {', '.join(FILTERS)}", Codes.INVALID_PARAM)
-    entries = gateway(request).notifications(**wanted)
+    """The journal; with `wait` (ms) and `count`, as soon as `count` entries match (see mockmx/api/journals.py)."""
+    wanted = known_filters(request, FILTERS)
+    wait, count = waiting(request)
+
+    def compute() -> tuple[list[Notification], bool]:
+        return matching(gateway(request).notifications(**wanted), count)
+
+    entries = await wait_until(controlled(request).changes, wait, compute)
     return JSONResponse({"notifications": [entry.to_json() for entry in entries]})
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from mockmx.control.journal import SCOPE_KEY as JOURNAL_ENTRY
 from mockmx.errors import Codes, MatrixError, unknown_token
 from mockmx.homeserver.accounts import Session
 from mockmx.homeserver.server import Homeserver
@@ -52,6 +53,9 @@ def authenticate(request: Request) -> Session:
         raise unknown_token()
     client = request.scope.get("client")
     hs.accounts.seen(session, client[0] if client else None, hs.clock_ms())
+    entry = request.scope.get(JOURNAL_ENTRY)
+    if entry is not None:  # the request journal says whose request it was
+        entry.note_session(session.user_id, session.device_id)
     return session
 
 

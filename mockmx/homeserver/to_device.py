@@ -71,3 +71,8 @@ class ToDeviceInboxes:
 
     def drop_device(self, user_id: str, device_id: str) -> None:
         self._inboxes.pop((user_id, device_id), None)
+
+    def oldest_pending(self, user_id: str, device_id: str) -> int | None:
+        """The position of the device's oldest unacknowledged message (later ones are pending too), or None."""
+        inbox = self._inboxes.get((user_id, device_id))
+        return inbox[0][0] if inbox else None

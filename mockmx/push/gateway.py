@@ -70,9 +70,18 @@ class Gateway:
         self._by_key: dict[tuple[Any, ...], Notification] = {}
         self._lock = threading.Lock()
         self._seq = 0
+        # Called (without arguments, in the server's thread) after each notification or retry is kept.
+        self.listeners: list[Callable[[], None]] = []
 
     def accept(self, notification: dict[str, Any], remote: str, user_agent: str | None) -> list[str]:
         """Keep a validated notification (once: a retry only counts) and return the pushkeys it rejects."""
+        try:
+            return self._accept(notification, remote, user_agent)
+        finally:
+            for listener in self.listeners:
+                listener()
+
+    def _accept(self, notification: dict[str, Any], remote: str, user_agent: str | None) -> list[str]:
         with self._lock:
             key = _dedupe_key(notification)
             earlier = self._by_key.get(key)

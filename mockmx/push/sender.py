@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS_KEPT = 1000
 
 
 class PushSender:
@@ -46,6 +48,9 @@ class PushSender:
         self.failures = 0
         self.deliveries = Deliveries()  # per pusher: sent, given up on, dropped (GET /_mockmx/pushes)
         self._last_error = ""  # why the last _post failed, read right after it returns
+        # Each attempt, retries included, for the inspector: bounded, newest kept.
+        self.attempts: deque[dict[str, Any]] = deque(maxlen=MAX_ATTEMPTS_KEPT)
+        self.on_attempt: Callable[[], None] = lambda: None
 
     def on_notified(self, room: Room, event: Event, decisions: list[tuple[str, Decision]]) -> None:
         """Queue the pushes for an event the push rules decided notifies these users (NotificationLog listener)."""
@@ -144,6 +149,7 @@ class PushSender:
                 while (pusher := pushers.get(*key)) is not None:
                     rejected = await self._post(pusher, payload)
                     attempt += 1
+                    self._note_attempt(pusher, payload, attempt, rejected)
                     if rejected is not None:
                         self.deliveries.of(key).sent += 1
                         if pusher.pushkey in rejected:
@@ -163,6 +169,24 @@ class PushSender:
             if self._workers.get(key) is asyncio.current_task():
                 del self._workers[key]
                 del self._queues[key]
+
+    def _note_attempt(self, pusher: Pusher, payload: dict[str, Any], attempt: int, rejected: list[str] | None) -> None:
+        notification = payload["notification"]
+        outcome = "failed" if rejected is None else "rejected" if pusher.pushkey in rejected else "sent"
+        self.attempts.append(
+            {
+                "at": self.hs.clock_ms(),
+                "user_id": pusher.key[0],
+                "app_id": pusher.app_id,
+                "pushkey": pusher.pushkey,
+                "url": pusher.url,
+                "event_id": notification.get("event_id"),
+                "counts": notification.get("counts"),
+                "attempt": attempt,
+                "outcome": outcome,
+            }
+        )
+        self.on_attempt()
 
     async def _post(self, pusher: Pusher, payload: dict[str, Any]) -> list[str] | None:
         """The gateway's `rejected` list, or None when the push failed and must be retried."""

@@ -59,6 +59,10 @@ class Redactor:
 
     def learn(self, secret: str, placeholder: str) -> None:
         """Replace `secret` with `placeholder` from now on: a recording continued keeps its placeholders' meaning."""
+    def known(self) -> int:
+        """How many secrets it has learnt (a long-lived redactor is replaced when it knows too many)."""
+        return len(self._placeholders)
+
         self._placeholders.setdefault(secret, placeholder)
         self.count_past(placeholder)
 

@@ -14,6 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mockmx.api.inspector import replay_flows
+from mockmx.api.inspector_routes import COMMON_ROUTES
+from mockmx.control.middleware import ControlMiddleware
 from mockmx.errors import Codes, MatrixError
 from mockmx.hosting import attach
 from mockmx.record import Recording, load_recording
@@ -45,6 +48,7 @@ def create_replay_app(
     record_new: str | os.PathLike[str] | None = None,
     tokens: Mapping[str, str] | None = None,
     repeat: bool = False,
+    control_token: str | None = None,
 ) -> Starlette:
     """A server that answers as `recording` (or the recording file it names) did; `ReplayHost.of(app)` holds it,
     and its `state` what it did.
@@ -94,7 +98,21 @@ def create_replay_app(
         def passthrough(replayer: Replayer) -> Passthrough:
             return Passthrough(base, replayer, extension)
 
-    host = ReplayHost(replayer, start=start, passthrough=passthrough, extension=extension, repeat=repeat)
+    routes = [
+        Route("/_mockmx/replay", _replay_status, methods=["GET"]),
+        Route("/_mockmx/reset", _reset, methods=["POST"]),
+        Route("/_mockmx/replay/flows", replay_flows, methods=["GET"]),
+        *COMMON_ROUTES,  # the inspector and the request journal
+        Route("/{path:path}", _answer, methods=METHODS),
+    ]
+    host = ReplayHost(
+        replayer,
+        start=start,
+        passthrough=passthrough,
+        extension=extension,
+        repeat=repeat,
+        control_token=control_token,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -104,12 +122,12 @@ def create_replay_app(
             await host.stop()
 
     app = Starlette(
-        routes=[
-            Route("/_mockmx/replay", _replay_status, methods=["GET"]),
-            Route("/_mockmx/reset", _reset, methods=["POST"]),
-            Route("/{path:path}", _answer, methods=METHODS),
+        routes=routes,
+        middleware=[
+            Middleware(BrowserCORS),
+            Middleware(ControlMiddleware, controlled=host),
+            Middleware(RawPathRouting),
         ],
-        middleware=[Middleware(BrowserCORS), Middleware(RawPathRouting)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mockmx.control.changes import Changes, Topic
+from mockmx.control.gate import ControlGate
+from mockmx.control.journal import DEFAULT_LIMIT, RequestJournal
 from mockmx.errors import Codes, MatrixError
+from mockmx.faults import FaultRules
 from mockmx.hosting import hosted_as
 from mockmx.replay.extend import RecordingExtension
 from mockmx.replay.passthrough import Passthrough
@@ -24,6 +28,8 @@ class ReplayHost:
         passthrough: Callable[[Replayer], Passthrough] | None = None,
         extension: RecordingExtension | None = None,
         repeat: bool = False,
+        control_token: str | None = None,
+        journal_limit: int = DEFAULT_LIMIT,
     ) -> None:
         self._start = start  # a new run's replayer
         self._passthrough = passthrough
@@ -33,6 +39,12 @@ class ReplayHost:
         self.repeat = repeat  # start over by itself once every recorded request is answered
         self.runs = 1  # how many times the recording has been started
         self.url: str | None = None  # where the server listens, once bound
+        # The control plane (mockmx/control/): the request journal, empty with each run; no fault rules.
+        self.gate = ControlGate(control_token)
+        self.changes = Changes()
+        self._journal_limit = journal_limit
+        self._journal = self._new_journal()
+        self._faults = FaultRules()
 
     @classmethod
     def of(cls, app: Any) -> ReplayHost:
@@ -54,7 +66,26 @@ class ReplayHost:
         if self._passthrough is not None:
             self.passthrough = self._passthrough(self.replayer)
         self.runs += 1
+        self._journal = self._new_journal()
         await old.stop()
+        self.changes.fire(Topic.WORLD)
+
+    def _new_journal(self) -> RequestJournal:
+        journal = RequestJournal(self._journal_limit)
+        requests, replay = self.changes.listener(Topic.REQUESTS), self.changes.listener(Topic.REPLAY)
+
+        def changed() -> None:  # each request answered changes the replay's account too
+            requests()
+            replay()
+
+        journal.on_change = changed
+        return journal
+
+    def journal(self) -> RequestJournal:
+        return self._journal
+
+    def faults(self) -> FaultRules:
+        return self._faults
 
     async def stop(self) -> None:
         await self.replayer.stop()
@@ -65,6 +96,8 @@ class ReplayHost:
 
     def bound_at(self, url: str) -> None:
         self.url = url
+        self.gate.bound_at(url)
 
     def release_long_polls(self) -> None:
         self.replayer.release_all()
+        self.changes.close()

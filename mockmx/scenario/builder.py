@@ -6,7 +6,7 @@ defines, and names must be unique. Faults and push settings refer to nothing, so
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from mockmx.jsonpath import JsonPath
@@ -46,6 +46,28 @@ class Builder:
         self.all_users_known = True
         self.all_rooms_known = True
 
+    @classmethod
+    def for_world(
+        cls,
+        document: Document,
+        server: str,
+        users: Iterable[str],
+        rooms: Mapping[str, Iterable[str]],
+        aliases: Mapping[str, str],
+    ) -> Builder:
+        """A builder for parts of a scenario (a script entry) that refer to a running world: its users, its rooms
+        with their joined members, its aliases."""
+        builder = cls(document, {})
+        builder.server = server
+        builder.users = dict.fromkeys(users, ())
+        builder.rooms = {room_id: ((), RoomSpec(room_id, "", tuple(members))) for room_id, members in rooms.items()}
+        builder.aliases = dict(aliases)
+        return builder
+
+    def scripted_event(self, entry: dict[str, Any]) -> ScriptedEventSpec | None:
+        """One script entry on its own (a document of its own), or None after reporting its problems."""
+        return self._scripted_event((), entry)
+
     def build(self) -> Scenario | None:
         """The scenario, or None without a usable server name; every problem found goes to the document."""
         faults = tuple(self._each("faults", lambda path, entry: fault_rule(self.document, path, entry)))
@@ -71,6 +93,7 @@ class Builder:
             push=push,
             media=media,
             registration=registration,
+            journal_limit=self.document.get((), self.data, "journal_limit"),
             limits=limits,
             source=self.document.source,
         )

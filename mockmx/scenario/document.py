@@ -73,8 +73,9 @@ class Document:
             if (*path, key, index) not in self.invalid:
                 yield (*path, key, index), item
 
-    def read(self, text: str) -> Any:
-        """The document's data (a dict when it is usable at all), or None after reporting why not."""
+    def read(self, text: str, expected: str = "a mapping with at least 'server_name'") -> Any:
+        """The document's data (a dict when it is usable at all), or None after reporting why not; `expected`
+        says what its top level should be (a scenario's, unless the text is one part of a scenario)."""
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
@@ -93,12 +94,12 @@ class Document:
         except RecursionError:
             return self._too_deep()
         if root is None:
-            self.report((), "the file is empty; expected a mapping with at least 'server_name'")
+            self.report((), f"the file is empty; expected {expected}")
             return None
         if not isinstance(root, yaml.MappingNode):
             got = "a list" if isinstance(root, yaml.SequenceNode) else f"{root.value!r}"
             self.value_marks[()] = _position(root.start_mark)
-            self.report((), f"expected a mapping with at least 'server_name' at the top level, got {got}")
+            self.report((), f"expected {expected} at the top level, got {got}")
             return None
         try:
             return self._data(root, (), set())

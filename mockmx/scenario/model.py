@@ -172,5 +172,6 @@ class Scenario:
     push: PushSpec = PushSpec()
     media: MediaSpec = MediaSpec()
     registration: RegistrationSpec = RegistrationSpec()
+    journal_limit: int | None = None  # requests the journal keeps (GET /_mockmx/requests); None: the default
     limits: Limits = field(default_factory=Limits)  # connections and request heads the server takes
     source: str = "<memory>"  # the file it came from, for messages and the start-up banner

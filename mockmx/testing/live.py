@@ -21,7 +21,7 @@ from mockmx.scenario.loader import default_scenario
 from mockmx.scenario.model import Scenario
 from mockmx.testing.threaded import QuickMockServer, config_for, serving
 from mockmx.verify import DEFAULT_IGNORE, assert_notifications, describe, differences, notifications_of
-from mockmx.world import Mock
+from mockmx.world import Mock, World
 
 JsonDict = dict[str, Any]
 POLL = 0.01  # seconds between looks at the journal while waiting for a push
@@ -39,8 +39,18 @@ class MockmxServer:
         # Every to-device message delivered, kept here: a sync acknowledges them and the inboxes forget them.
         self._to_device: list[tuple[str, str, JsonDict]] = []
         self._to_device_lock = threading.Lock()
-        self.homeserver.to_device.listeners.append(self._keep_to_device)
-        self.homeserver.listeners.append(self._keep_event)
+        self._follow(self.mock.world)
+        self.mock.world_listeners.append(self._follow)
+
+    def _follow(self, world: World) -> None:
+        """Listen to `world`, the mock's first or the one a reset made: what was sent before it is forgotten, as
+        the journals are."""
+        with self._events_lock:
+            self._events.clear()
+        with self._to_device_lock:
+            self._to_device.clear()
+        world.homeserver.to_device.listeners.append(self._keep_to_device)
+        world.homeserver.listeners.append(self._keep_event)
 
     @property
     def homeserver(self) -> Homeserver:

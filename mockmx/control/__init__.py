@@ -1,0 +1,7 @@
+"""The control plane under `/_mockmx/`: what a test in any language (and the inspector page) uses to reset the
+mock, change its world, inject events and faults, and read what happened.
+
+`changes.py` wakes waiters and the page's event stream, `journal.py` keeps the requests, `to_device_log.py` the
+to-device messages, `middleware.py` journals each request and applies the fault rules, `gate.py` decides who may
+use the control API. The endpoints are in `mockmx/api/control.py`, `journals.py` and `inspector.py`.
+"""
