@@ -23,6 +23,8 @@ DEFAULT_FIELDS: Mapping[str, str] = {
     "client_secret": "secret",
     "registration_shared_secret": "secret",
     "shared_secret": "secret",
+    "mac": "secret",  # shared-secret registration: the HMAC of the nonce, user, password and admin flag
+    "nonce": "secret",
 }
 # Pushkeys are kept on purpose: they tie a pusher set on the client leg to the notifications on the push leg.
 
@@ -57,12 +59,12 @@ class Redactor:
             self._placeholders[key] = f"<{kind}:{self._counts[kind]}>"
         return self._placeholders[key]
 
-    def learn(self, secret: str, placeholder: str) -> None:
-        """Replace `secret` with `placeholder` from now on: a recording continued keeps its placeholders' meaning."""
     def known(self) -> int:
         """How many secrets it has learnt (a long-lived redactor is replaced when it knows too many)."""
         return len(self._placeholders)
 
+    def learn(self, secret: str, placeholder: str) -> None:
+        """Replace `secret` with `placeholder` from now on: a recording continued keeps its placeholders' meaning."""
         self._placeholders.setdefault(secret, placeholder)
         self.count_past(placeholder)
 
@@ -83,6 +85,8 @@ class Redactor:
                 message["query"] = self._fields(message["query"])
             if "body" in message:
                 message["body"] = self._fields(message["body"])
+            if "text" in message:  # a body that is not JSON: secrets found by key in the raw text
+                message["text"] = self._raw_fields(message["text"])
         redacted: dict[str, Any] = self._known(entry)
         return redacted
 
@@ -112,6 +116,17 @@ class Redactor:
         if isinstance(value, list):
             return [self._fields(item) for item in value]
         return value
+
+    def _raw_fields(self, text: str) -> str:
+        """`text` with the values of secret keys replaced where they look like JSON (`"password": "..."`, even in
+        broken JSON) or a form (`password=...`)."""
+        if not any(key in text for key in self.fields):
+            return text
+        names = "|".join(re.escape(key) for key in sorted(self.fields, key=len, reverse=True))
+        json_like = re.compile(r'("(' + names + r')"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+        text = json_like.sub(lambda m: m[1] + self.placeholder(self.fields[m[2]], m[3]) + m[4], text)
+        form_like = re.compile(r"(?<![\w.])((" + names + r")=)([^&\s\"]+)")
+        return form_like.sub(lambda m: m[1] + self.placeholder(self.fields[m[2]], m[3]), text)
 
     def _secret_field(self, key: str, value: Any) -> Any:
         if value is None or value == "":
