@@ -37,9 +37,20 @@ def test_every_scenario_in_the_readme_passes_check(line: int, text: str) -> None
     load_scenario_text(text, f"README.md, the block at line {line}")  # raises ScenarioError naming every problem
 
 
+def python_example(name: str) -> str:
+    """The README's Python example that defines the test `name`."""
+    [found] = [text for _, text in blocks("python") if f"def {name}(" in text]
+    return found
+
+
+def test_every_python_example_is_run_here() -> None:
+    # An example that is only an illustration (it calls code the reader writes) is a ```py block instead.
+    run = [python_example("test_alice_says_hello"), python_example("test_hello_as_recorded")]
+    assert [text for _, text in blocks("python")] == run
+
+
 def test_the_fixture_example_runs(pytester: pytest.Pytester) -> None:
-    [(_, example), *_] = blocks("python")
-    pytester.makepyfile(test_example=example)
+    pytester.makepyfile(test_example=python_example("test_alice_says_hello"))
     (pytester.path / "worlds").mkdir()
     (pytester.path / "worlds" / "two-rooms.yaml").write_text(scenario_example())
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
@@ -47,8 +58,7 @@ def test_the_fixture_example_runs(pytester: pytest.Pytester) -> None:
 
 @pytest.mark.timeout(180)
 def test_the_record_then_replay_example_runs_as_the_readme_says(pytester: pytest.Pytester, mock: LiveServer) -> None:
-    [_, (_, example)] = blocks("python")
-    pytester.makepyfile(test_hello=example)
+    pytester.makepyfile(test_hello=python_example("test_hello_as_recorded"))
     # "pytest --mockmx-record-mode=once --mockmx-upstream URL": the first run records against a homeserver ...
     recorded = pytester.runpytest(
         "-p", "no:cacheprovider", "--mockmx-record-mode=once", f"--mockmx-upstream={mock.url}"
