@@ -27,4 +27,3 @@ def test_the_copies_follow_the_installed_uvicorn() -> None:
         "compare them with the new Server.main_loop and Server.shutdown, then move COPIED_FROM_UVICORN on"
     )
     assert {name: _digest(name) for name in UPSTREAM_DIGESTS} == UPSTREAM_DIGESTS
-
