@@ -55,9 +55,13 @@ from mockmx.web.paths import RawPathRouting
 from mockmx.world import Mock
 
 # The hottest routes first: Starlette tries them in order.
+SEND_PATH = "/rooms/{room_id:segment}/send/{event_type:segment}/{txn_id:segment}"
 CLIENT_ROUTES = [
-    Route("/rooms/{room_id:segment}/send/{event_type:segment}/{txn_id:segment}", send.send_message, methods=["PUT"]),
+    Route(SEND_PATH, send.send_message, methods=["PUT"]),
     Route("/sendToDevice/{event_type:segment}/{txn_id:segment}", to_device.send_to_device, methods=["PUT"]),
+    # Encrypted clients claim and query keys as often as they send: with the hot routes, as Starlette tries in order.
+    Route("/keys/claim", keys.claim, methods=["POST"]),
+    Route("/keys/query", keys.query, methods=["POST"]),
     Route("/sync", sync.sync, methods=["GET"]),
     Route("/events", events.events, methods=["GET"]),
     Route("/login", session.login_flows, methods=["GET"]),
@@ -163,8 +167,6 @@ CLIENT_ROUTES = [
     Route("/user_directory/search", user_directory.search, methods=["POST"]),
     # -- encryption: keys, cross-signing, backup --
     Route("/keys/upload", keys.upload, methods=["POST"]),
-    Route("/keys/query", keys.query, methods=["POST"]),
-    Route("/keys/claim", keys.claim, methods=["POST"]),
     Route("/keys/changes", keys.changes, methods=["GET"]),
     Route("/keys/device_signing/upload", cross_signing.upload_signing_keys, methods=["POST"]),
     Route("/keys/signatures/upload", cross_signing.upload_key_signatures, methods=["POST"]),
@@ -184,7 +186,7 @@ CLIENT_ROUTES = [
     Route("/room_keys/keys/{room_id:segment}/{session_id:segment}", room_keys.delete_keys, methods=["DELETE"]),
 ]
 # Synapse still serves these two under the pre-r0 prefix.
-LEGACY_V1_ROUTES = [CLIENT_ROUTES[0], CLIENT_ROUTES[3]]
+LEGACY_V1_ROUTES = [route for route in CLIENT_ROUTES if getattr(route, "path", "") in ("/events", SEND_PATH)]
 # Endpoints the spec added under /_matrix/client/v1 alone.
 CLIENT_V1_ROUTES = [
     Route("/rooms/{room_id:segment}/relations/{event_id:segment}", relations.relations, methods=["GET"]),

@@ -53,6 +53,7 @@ class LimitedProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_bytes = 0
+        self._head_tail = b""
         self._in_head = True
         self._discarding = False
         self._over_limit = len(self.connections) > self.limits.max_connections
@@ -86,14 +87,25 @@ class LimitedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
-        if self._in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > self.limits.max_header_bytes:
-                self._in_head = False
-                limit = self.limits.max_header_bytes
-                self._refuse(MatrixError(431, f"Request line and headers over {limit} bytes", Codes.TOO_LARGE))
-                return
+        if self._in_head and self._head_too_long(data):
+            self._in_head = False
+            limit = self.limits.max_header_bytes
+            self._refuse(MatrixError(431, f"Request line and headers over {limit} bytes", Codes.TOO_LARGE))
+            return
         super().data_received(data)
+
+    def _head_too_long(self, data: bytes) -> bool:
+        """Whether the request head, `data` added, runs past the limit. A read may hold the head's end and the body
+        after it: only what comes before the blank line that ends the head counts."""
+        window = self._head_tail + data  # the tail: the last bytes already counted, for an end split across reads
+        end = window.find(b"\r\n\r\n")
+        if end >= 0:
+            head = self._head_bytes - len(self._head_tail) + end + 4
+            self._head_tail = b""
+            return head > self.limits.max_header_bytes
+        self._head_bytes += len(data)
+        self._head_tail = window[-3:]
+        return self._head_bytes > self.limits.max_header_bytes
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(MatrixError(400, msg, Codes.UNKNOWN))
@@ -101,6 +113,7 @@ class LimitedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._head_bytes = 0
+        self._head_tail = b""
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
