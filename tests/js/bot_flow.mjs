@@ -17,44 +17,21 @@ import {
     SimpleFsStorageProvider,
 } from "matrix-bot-sdk";
 
+import { args, run, waitFor as waitForAny } from "./flow.mjs";
+
 const WAIT_MS = 15000; // for any one thing to happen
 
-// stdout carries only the result: the SDK logs through console.
-const print = (text) => process.stdout.write(text + "\n");
-console.log = console.info = console.debug = console.error;
 LogService.setLevel(LogLevel.WARN);
 
-const [baseUrl, botToken, aliceToken, storageDir] = process.argv.slice(2);
-if (!storageDir) {
-    console.error("usage: node bot_flow.mjs BASE_URL BOT_TOKEN ALICE_TOKEN STORAGE_DIR");
-    process.exit(2);
-}
+const [baseUrl, botToken, aliceToken, storageDir] =
+    args("bot_flow.mjs", "BASE_URL", "BOT_TOKEN", "ALICE_TOKEN", "STORAGE_DIR");
+const waitFor = (emitter, event, predicate, what) => waitForAny(emitter, event, predicate, what, WAIT_MS);
 
-let step = "start";
-const result = {};
-const clients = [];
-
-/** Resolves with the listener's arguments once `predicate` holds for an `event` from `emitter`. */
-function waitFor(emitter, event, predicate, what) {
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-            emitter.off(event, listener);
-            reject(new Error(`waited ${WAIT_MS} ms for ${what}`));
-        }, WAIT_MS);
-        function listener(...args) {
-            if (!predicate(...args)) return;
-            clearTimeout(timer);
-            emitter.off(event, listener);
-            resolve(args);
-        }
-        emitter.on(event, listener);
-    });
-}
-
-async function main() {
-    step = "start the bot";
+async function main(flow) {
+    const result = flow.result;
+    flow.step = "start the bot";
     const bot = new MatrixClient(baseUrl, botToken, new SimpleFsStorageProvider(path.join(storageDir, "bot.json")));
-    clients.push(bot);
+    flow.clients.push(bot);
     AutojoinRoomsMixin.setupOnClient(bot);
     const BOT = await bot.getUserId();
     const replies = [];
@@ -69,14 +46,14 @@ async function main() {
     });
     await bot.start();
 
-    step = "start alice";
+    flow.step = "start alice";
     const alice = new MatrixClient(baseUrl, aliceToken, new MemoryStorageProvider());
-    clients.push(alice);
+    flow.clients.push(alice);
     const ALICE = await alice.getUserId();
     await alice.start();
     result.users = { bot: BOT, alice: ALICE };
 
-    step = "invite the bot";
+    flow.step = "invite the bot";
     const roomId = await alice.createRoom({ preset: "private_chat", name: "Echo" });
     const botJoins = waitFor(alice, "room.event", (room, event) => room === roomId &&
         event.type === "m.room.member" && event.state_key === BOT && event.content?.membership === "join",
@@ -85,7 +62,7 @@ async function main() {
     await botJoins;
     result.joined = { room_id: roomId, bot_rooms: await bot.getJoinedRooms() };
 
-    step = "echo";
+    flow.step = "echo";
     const replyArrives = waitFor(alice, "room.message", (room, event) => room === roomId && event.sender === BOT,
         "the bot's reply, seen by alice");
     const asked = await alice.sendText(roomId, "!echo hi");
@@ -102,21 +79,4 @@ async function main() {
     };
 }
 
-const watchdog = setTimeout(() => {
-    console.error(`bot_flow: step "${step}" did not finish within 60 s`);
-    process.exit(1);
-}, 60000);
-
-try {
-    await main();
-    print(JSON.stringify(result));
-} catch (error) {
-    console.error(`bot_flow: step "${step}" failed: ${error?.stack ?? error}`);
-    console.error(`bot_flow: so far: ${JSON.stringify(result)}`);
-    process.exitCode = 1;
-} finally {
-    clearTimeout(watchdog);
-    for (const client of clients) client.stop();
-}
-// A stopped client's pending long poll would keep node alive until its timeout.
-process.exit(process.exitCode ?? 0);
+await run("bot_flow", 60000, main);

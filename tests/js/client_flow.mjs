@@ -6,88 +6,20 @@
 // on a fresh device, typing, read receipts, topic and name, a display name, bob leaving and rejoining, and media.
 // Prints one JSON object saying what each side saw; on failure, exits 1 naming the step that failed.
 
-import { ClientEvent, createClient, RoomEvent, RoomMemberEvent, RoomStateEvent } from "matrix-js-sdk";
-import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
+import { RoomEvent, RoomMemberEvent, RoomStateEvent } from "matrix-js-sdk";
+
+import { args, run, waitFor as waitForAny } from "./flow.mjs";
+import { login as loginAt, start as startWith } from "./jssdk.mjs";
 
 const LOBBY = "!lobby:localhost";
 const WAIT_MS = 15000; // for any one thing to happen
 const HISTORY = 12; // messages sent before a fresh device syncs with a timeline limit of 3, then scrolls back
 
-// stdout carries only the result: the SDK and its dependencies log through console.
-const print = (text) => process.stdout.write(text + "\n");
-console.log = console.info = console.debug = console.error;
-// Parts of the SDK log through its global logger (a loglevel logger, at debug by default) rather than the client's.
-sdkLogger.setLevel("warn");
+const [baseUrl] = args("client_flow.mjs", "BASE_URL");
+const waitFor = (emitter, event, predicate, what) => waitForAny(emitter, event, predicate, what, WAIT_MS);
 
-const [baseUrl] = process.argv.slice(2);
-if (!baseUrl) {
-    console.error("usage: node client_flow.mjs BASE_URL");
-    process.exit(2);
-}
-
-/** A matrix-js-sdk logger that keeps warnings and errors (on stderr, for a failing test to show) and drops the rest. */
-function quietLogger(name) {
-    const say = (level) => (...msg) => console.error(`[${name}] ${level}:`, ...msg);
-    const nothing = () => {};
-    return {
-        trace: nothing,
-        debug: nothing,
-        info: nothing,
-        warn: say("warn"),
-        error: say("error"),
-        getChild: (namespace) => quietLogger(`${name}${namespace}`),
-    };
-}
-
-let step = "start";
-const result = {};
-const clients = [];
-
-/** Resolves with the listener's arguments once `predicate` holds for an `event` from `emitter`. */
-function waitFor(emitter, event, predicate, what) {
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-            emitter.off(event, listener);
-            reject(new Error(`waited ${WAIT_MS} ms for ${what}`));
-        }, WAIT_MS);
-        function listener(...args) {
-            if (!predicate(...args)) return;
-            clearTimeout(timer);
-            emitter.off(event, listener);
-            resolve(args);
-        }
-        emitter.on(event, listener);
-    });
-}
-
-/** A client logged in by password as a new device, the way matrix-js-sdk recommends (a fresh client per login). */
-async function login(user, password, deviceName) {
-    const anonymous = createClient({ baseUrl, logger: quietLogger(`${user}/login`) });
-    const session = await anonymous.loginRequest({
-        type: "m.login.password",
-        identifier: { type: "m.id.user", user },
-        password,
-        initial_device_display_name: deviceName,
-    });
-    const client = createClient({
-        baseUrl,
-        userId: session.user_id,
-        accessToken: session.access_token,
-        deviceId: session.device_id,
-        logger: quietLogger(deviceName),
-    });
-    clients.push(client);
-    return client;
-}
-
-/** Starts syncing as Element does (members loaded lazily) and resolves at PREPARED; rejects if the first sync
- * fails (an ERROR before PREPARED). */
-async function start(client, initialSyncLimit) {
-    const ready = waitFor(client, ClientEvent.Sync, (state) => state === "PREPARED" || state === "ERROR", "PREPARED");
-    await client.startClient({ initialSyncLimit, lazyLoadMembers: true });
-    const [state, , data] = await ready;
-    if (state !== "PREPARED") throw new Error(`the first sync failed: ${data?.error ?? state}`);
-}
+/** Starts syncing as Element does (members loaded lazily) and resolves at PREPARED. */
+const start = (client, initialSyncLimit) => startWith(client, { initialSyncLimit, lazyLoadMembers: true }, WAIT_MS);
 
 /** A message in `roomId` with this body, as a client's timeline receives it live. */
 function messageArrives(client, roomId, body) {
@@ -104,8 +36,10 @@ function messageArrives(client, roomId, body) {
 const bodies = (room) =>
     room.getLiveTimeline().getEvents().filter((e) => e.getType() === "m.room.message").map((e) => e.getContent().body);
 
-async function main() {
-    step = "log in and sync";
+async function main(flow) {
+    const login = (user, password, deviceName) => loginAt(baseUrl, flow.clients, user, password, deviceName);
+    const result = flow.result;
+    flow.step = "log in and sync";
     const alice = await login("alice", "alice-pass", "alice js-sdk");
     const bob = await login("bob", "bob-pass", "bob js-sdk");
     await start(alice, 10);
@@ -115,13 +49,13 @@ async function main() {
     result.login = { alice: ALICE, alice_device: alice.getDeviceId(), bob: BOB, bob_device: bob.getDeviceId() };
     result.prepared = { alice_rooms: alice.getRooms().map((r) => r.roomId).sort(), bob_lobby_name: bob.getRoom(LOBBY)?.name };
 
-    step = "send a message";
+    flow.step = "send a message";
     let arrives = messageArrives(bob, LOBBY, "hello bob");
     const sent = await alice.sendTextMessage(LOBBY, "hello bob");
     const seen = await arrives;
     result.message = { sent: sent.event_id, bob_saw: { event_id: seen.getId(), sender: seen.getSender(), body: seen.getContent().body } };
 
-    step = "members";
+    flow.step = "members";
     // With lazy loading, the sync holds only the members that speak; the room asks for the rest (GET .../members).
     const bobsLobby = bob.getRoom(LOBBY);
     await bobsLobby.loadMembersIfNeeded();
@@ -131,7 +65,7 @@ async function main() {
             .map(([userId, m]) => [userId, m.display_name]).sort(),
     };
 
-    step = "scrollback";
+    flow.step = "scrollback";
     for (let n = 1; n <= HISTORY; n++) await alice.sendTextMessage(LOBBY, `history ${n}`);
     const late = await login("bob", "bob-pass", "bob late js-sdk");
     await start(late, 3);
@@ -145,7 +79,7 @@ async function main() {
     result.scrollback = { before, after: bodies(lateRoom) };
     late.stopClient();
 
-    step = "typing";
+    flow.step = "typing";
     const typingStarts = waitFor(bob, RoomMemberEvent.Typing, (event, member) => member.userId === ALICE && member.typing,
         "alice typing, seen by bob");
     await alice.sendTyping(LOBBY, true, 30000);
@@ -156,7 +90,7 @@ async function main() {
     await typingStops;
     result.typing = { started: true, stopped: true };
 
-    step = "read receipts";
+    flow.step = "read receipts";
     const bobsCopy = bob.getRoom(LOBBY).findEventById(sent.event_id);
     const receiptArrives = waitFor(alice, RoomEvent.Receipt,
         (event, room) => room.roomId === LOBBY && room.getEventReadUpTo(BOB) === sent.event_id,
@@ -169,7 +103,7 @@ async function main() {
         readers: aliceLobby.getUsersReadUpTo(aliceLobby.findEventById(sent.event_id)),
     };
 
-    step = "room state";
+    flow.step = "room state";
     const bobLobby = bob.getRoom(LOBBY);
     const named = waitFor(bobLobby, RoomEvent.Name, (room) => room.name === "Lobby (js)", "the new room name, seen by bob");
     const topicSet = waitFor(bob, RoomStateEvent.Events, (event) => event.getRoomId() === LOBBY &&
@@ -185,7 +119,7 @@ async function main() {
         fetched_name: (await bob.getStateEvent(LOBBY, "m.room.name", "")).name,
     };
 
-    step = "display name";
+    flow.step = "display name";
     const renamed = waitFor(bob, RoomMemberEvent.Name, (event, member) => member.roomId === LOBBY &&
         member.userId === ALICE && member.name === "Alice Liddell", "alice's new display name, seen by bob");
     await alice.setDisplayName("Alice Liddell");
@@ -195,7 +129,7 @@ async function main() {
         fetched: (await bob.getProfileInfo(ALICE)).displayname,
     };
 
-    step = "leave and rejoin";
+    flow.step = "leave and rejoin";
     const left = waitFor(alice, RoomMemberEvent.Membership, (event, member) => member.roomId === LOBBY &&
         member.userId === BOB && member.membership === "leave", "bob leaving, seen by alice");
     const leftForBob = waitFor(bob, RoomEvent.MyMembership, (room, membership) => room.roomId === LOBBY &&
@@ -218,7 +152,7 @@ async function main() {
         bob_got_message_after_rejoin: true,
     };
 
-    step = "media";
+    flow.step = "media";
     const upload = await alice.uploadContent(new Blob(["hello media"], { type: "text/plain" }), { name: "hello.txt" });
     // mxcUrlToHttp(mxc, width, height, resizeMethod, allowDirectLinks, allowRedirects, useAuthentication)
     const url = bob.mxcUrlToHttp(upload.content_uri, undefined, undefined, undefined, false, true, true);
@@ -232,21 +166,4 @@ async function main() {
     };
 }
 
-const watchdog = setTimeout(() => {
-    console.error(`client_flow: step "${step}" did not finish within 90 s`);
-    process.exit(1);
-}, 90000);
-
-try {
-    await main();
-    print(JSON.stringify(result));
-} catch (error) {
-    console.error(`client_flow: step "${step}" failed: ${error?.stack ?? error}`);
-    console.error(`client_flow: so far: ${JSON.stringify(result)}`);
-    process.exitCode = 1;
-} finally {
-    clearTimeout(watchdog);
-    for (const client of clients) client.stopClient();
-}
-// Pending long polls and timers of stopped clients would keep node alive for their timeouts.
-process.exit(process.exitCode ?? 0);
+await run("client_flow", 90000, main);
