@@ -45,7 +45,11 @@ def python_example(name: str) -> str:
 
 def test_every_python_example_is_run_here() -> None:
     # An example that is only an illustration (it calls code the reader writes) is a ```py block instead.
-    run = [python_example("test_alice_says_hello"), python_example("test_hello_as_recorded")]
+    run = [
+        python_example("test_my_client_says_hello_in_the_encrypted_room"),
+        python_example("test_alice_says_hello"),
+        python_example("test_hello_as_recorded"),
+    ]
     assert [text for _, text in blocks("python")] == run
 
 
@@ -93,3 +97,13 @@ def test_the_readme_names_every_errcode_the_mock_answers() -> None:
 
     text = README.read_text()
     assert [code.value for code in Codes if f"`{code.value}`" not in text] == []
+
+
+@pytest.mark.timeout(180)
+def test_the_encrypted_example_runs_from_the_project_folder(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_encrypted=python_example("test_my_client_says_hello_in_the_encrypted_room"))
+    (pytester.path / "scenarios").mkdir()
+    (pytester.path / "scenarios" / "encrypted.yaml").write_text((ROOT / "scenarios" / "encrypted.yaml").read_text())
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "js").symlink_to(ROOT / "tests" / "js")  # the project's JS client and Node.js
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
