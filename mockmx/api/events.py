@@ -28,6 +28,9 @@ async def events(request: Request) -> Response:
         start = StreamToken.parse(raw_from)
         if start is None:
             raise MatrixError(400, "'from' parameter is invalid", Codes.UNKNOWN)
+        # Synapse's `end` for a token from the future is its current position; bounded here, the events sent
+        # during the long poll are not lost on the way there either.
+        start = start.bounded_by(hs.current_token())
     else:
         start = hs.current_token()
     timeout_ms = query_timeout_ms(request)

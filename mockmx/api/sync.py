@@ -27,6 +27,7 @@ async def sync(request: Request) -> Response:
         since = StreamToken.parse(raw_since)
         if since is None:
             raise MatrixError(400, "Invalid stream token", Codes.UNKNOWN)
+        since = since.bounded_by(hs.current_token())
     full_state = query_bool(request, "full_state")
     timeout_ms = query_timeout_ms(request)
     definition = _filter_definition(hs, session.user_id, request.query_params.get("filter"))
