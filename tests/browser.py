@@ -43,9 +43,11 @@ def ensure_chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless chromium (the system's, never a downloaded one) under Playwright, for the whole session."""
+    """Headless chromium (the system's, never a downloaded one) under Playwright, for a module's tests. Not longer:
+    Playwright's sync API keeps an event loop running in the thread while it is open, and every later test that
+    calls asyncio.run() in the same process would fail."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
