@@ -50,6 +50,7 @@ from bench.keys import DEVICES, USERS, keys_rows  # noqa: E402
 from bench.keys import REQUESTS_PER_ROUND as KEY_QUERIES  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.servers import (  # noqa: E402
+from bench.reset import reset_rows  # noqa: E402
     ROOT,
     Server,
     child_env,
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += history_rows(settings)
         rows += initial_sync_rows(settings)
         rows += keys_rows(settings)
+        rows += reset_rows(settings)
         rows += record_rows(settings, Path(scratch))
         rows += startup_rows(settings, fanout_starts)
         mockmx = {workload.name: results[workload.name, "mockmx"] for workload in load.WORKLOADS}
