@@ -2,7 +2,8 @@
 
 As in Synapse's `transactions.py`: a request is keyed on (user, device, request path); a repeat gets the
 first answer's status and body, byte for byte, and causes nothing. Requests that arrive while the first
-is still running wait for its answer. Failures are never cached, so a client can retry after an error.
+is still running wait for its answer. Failures are never cached, so a client can retry after an error. Answers are
+kept for `ttl` seconds, and at most `max_entries` of them: past that the oldest go first (counted in `dropped`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ from starlette.responses import Response
 from mockmx.errors import MatrixError
 
 TTL_SECONDS = 30 * 60  # Synapse keeps answers for 30 minutes; clients retry within seconds
+MAX_ENTRIES = 10_000
 
 TxnKey = tuple[str, str, str]
 _Answer = tuple[int, bytes]
 
 
 class TransactionCache:
-    def __init__(self, *, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, ttl: float = TTL_SECONDS, max_entries: int = MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ttl = ttl
+        self.max_entries = max_entries
+        self.dropped = 0  # answers let go before their time to stay within max_entries
         self._clock = clock
         self._done: OrderedDict[TxnKey, tuple[float, _Answer]] = OrderedDict()
         self._running: dict[TxnKey, asyncio.Future[_Answer | MatrixError]] = {}
@@ -68,6 +74,10 @@ class TransactionCache:
             if now - stored_at < self._ttl:
                 break
             del self._done[oldest_key]
+        # A burst of sends within the TTL: the oldest answers go early (a client retries within seconds).
+        while len(self._done) > self.max_entries:
+            self._done.popitem(last=False)
+            self.dropped += 1
 
     def __len__(self) -> int:
         return len(self._done)

@@ -73,7 +73,7 @@ class Mock:
         hs.listeners.append(changes.listener(Topic.ROOMS))
         script = ScriptRunner(hs, scenario.script)
         script.on_change = changes.listener(Topic.SCRIPT)
-        gateway = Gateway(scenario.reject)
+        gateway = Gateway(scenario.reject, max_kept=scenario.limits.max_gateway_notifications)
         gateway.listeners.append(changes.listener(Topic.NOTIFICATIONS))
         limit = self.journal_limit or scenario.journal_limit or DEFAULT_LIMIT
         requests = RequestJournal(limit, routes=self.routes)
@@ -86,7 +86,7 @@ class Mock:
             push_sender=push_sender,
             script=script,
             gateway=gateway,
-            transactions=TransactionCache(),
+            transactions=TransactionCache(max_entries=scenario.limits.max_transactions),
             faults=FaultRules(scenario.faults),
             requests=requests,
             to_device=to_device,

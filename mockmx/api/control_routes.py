@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from mockmx.api import control, journals
+from mockmx.api import control, journals, retention
 from mockmx.api.inspector_routes import COMMON_ROUTES
 
 MOCK_CONTROL_ROUTES = [
@@ -20,5 +20,6 @@ MOCK_CONTROL_ROUTES = [
     Route("/_mockmx/to_device", journals.list_to_device, methods=["GET"]),
     Route("/_mockmx/rooms", journals.list_rooms, methods=["GET"]),
     Route("/_mockmx/push_attempts", journals.list_push_attempts, methods=["GET"]),
+    Route("/_mockmx/limits", retention.show_limits, methods=["GET"]),
     *COMMON_ROUTES,
 ]

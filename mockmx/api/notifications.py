@@ -24,8 +24,10 @@ async def notifications(request: Request) -> Response:
     now = hs.clock_ms()
     listed: list[JsonDict] = []
     for notified in found:
-        room = hs.rooms[notified.room_id]
-        event = room.by_id[notified.event_id].serialize(now, (user_id, ""))
+        stored = hs.rooms[notified.room_id].by_id.get(notified.event_id)
+        if stored is None:
+            continue  # the event fell out of its room's timeline (`limits.max_room_events`)
+        event = stored.serialize(now, (user_id, ""))
         del event["room_id"]
         listed.append(
             {

@@ -40,6 +40,7 @@ class EncryptedUsers:
         self.devices: dict[tuple[str, str], OlmDevice] = {}
         self._one_time_keys: dict[tuple[str, str], int] = {}  # how many each keeps published
         self._decrypted: deque[JsonDict] = deque(maxlen=MAX_DECRYPTED)
+        self.decrypted_dropped = 0  # the oldest decrypted messages forgotten to stay within MAX_DECRYPTED
         self._lock = threading.Lock()  # a test thread reads what the server's thread decrypts
         self._waiting: deque[Event] = deque(maxlen=MAX_WAITING)
         for user in users:
@@ -81,8 +82,13 @@ class EncryptedUsers:
             and (type is None or entry["type"] == type)
         ]
 
+    def decrypted_kept(self) -> int:
+        return len(self._decrypted)
+
     def _keep(self, entry: JsonDict) -> None:
         with self._lock:
+            if len(self._decrypted) == MAX_DECRYPTED:
+                self.decrypted_dropped += 1
             self._decrypted.append(entry)
 
     def _on_to_device(self, user_id: str, device_id: str, message: JsonDict) -> None:

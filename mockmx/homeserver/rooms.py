@@ -9,6 +9,7 @@ from typing import Any
 
 from mockmx.homeserver.history import History
 from mockmx.homeserver.relations import Relations
+from mockmx.limits import Limits
 
 # A client-visible event, as the client-server API serializes it.
 JsonDict = dict[str, Any]
@@ -64,14 +65,19 @@ def new_event_id() -> str:
 @dataclass
 class Room:
     room_id: str
-    timeline: list[Event] = field(default_factory=list)
+    timeline: list[Event] = field(default_factory=list)  # the kept events: the newest `max_events` or a few more
     positions: list[int] = field(default_factory=list)  # timeline's stream positions, for bisecting
     state: dict[tuple[str, str], Event] = field(default_factory=dict)
     joined: set[str] = field(default_factory=set)
     invited: set[str] = field(default_factory=set)
-    by_id: dict[str, Event] = field(default_factory=dict)
+    by_id: dict[str, Event] = field(default_factory=dict)  # the kept events only: one that fell out is unknown
     history: History = field(default_factory=History)  # who may read which part of the timeline
     relations: Relations = field(default_factory=Relations)  # parent event id -> the events relating to it
+    max_events: int = Limits.max_room_events
+    # The state just before the first kept event: with the kept ones, the state at any kept position.
+    base_state: dict[tuple[str, str], Event] = field(default_factory=dict)
+    dropped: int = 0  # events that fell out of the timeline
+    dropped_upto: int = 0  # the stream position of the newest of them (0: none)
 
     def append(self, event: Event) -> None:
         self.timeline.append(event)
@@ -83,6 +89,23 @@ class Room:
             self.state[(event.type, event.state_key)] = event
             if event.type == "m.room.member":
                 self._update_membership(event.state_key, event.content.get("membership"))
+        # Let go in batches of 1/64 of the limit: deleting from the front of the lists moves all the rest.
+        if len(self.timeline) > self.max_events + self.max_events // 64:
+            self._let_go(len(self.timeline) - self.max_events)
+
+    def _let_go(self, count: int) -> None:
+        """Drop the `count` oldest events: out of the timeline, the event index and the relations. A state event
+        among them moves to `base_state`, so that the room's state at every kept position stays known."""
+        for event in self.timeline[:count]:
+            self.by_id.pop(event.event_id, None)
+            if event.state_key is not None:
+                self.base_state[(event.type, event.state_key)] = event
+            elif "m.relates_to" in event.content:
+                self.relations.remove(event)
+        self.dropped += count
+        self.dropped_upto = self.positions[count - 1]
+        del self.timeline[:count]
+        del self.positions[:count]
 
     def _update_membership(self, user_id: str, membership: object) -> None:
         self.joined.discard(user_id)

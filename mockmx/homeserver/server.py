@@ -42,11 +42,12 @@ class Homeserver:
     def __init__(self, scenario: Scenario, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
         self.server_name = scenario.server_name
         self.clock_ms = clock_ms
+        self.limits = scenario.limits  # how much of what grows with traffic is kept (rooms, inboxes, the log)
         self.accounts = Accounts(scenario.server_name)
         self.registration = scenario.registration
         self.uia = InteractiveAuth(clock_ms)
         self.notifier = Notifier()
-        self.to_device = ToDeviceInboxes()
+        self.to_device = ToDeviceInboxes(max_per_device=scenario.limits.max_to_device_per_device)
         self.rooms: dict[str, Room] = {}
         self.aliases: dict[str, str] = {}
         self.joined_rooms: dict[str, set[str]] = {}  # user_id -> room ids, kept in step with Room.joined
@@ -238,7 +239,7 @@ class Homeserver:
         guest_access: str | None = None,
     ) -> Room:
         """A new room with the state events Synapse gives one: create, creator's join, power levels, rules."""
-        room = Room(room_id)
+        room = Room(room_id, max_events=self.limits.max_room_events)
         self.rooms[room_id] = room
         create = {"creator": creator, "room_version": ROOM_VERSION}
         self.send_event(room, creator, "m.room.create", create, state_key="")

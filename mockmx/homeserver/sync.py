@@ -118,14 +118,16 @@ def _joined_room(
         readable = room.history.readable(viewer[0]) or []
         found = page(room, readable, start=FOREVER, direction=Direction.BACKWARDS, limit=limit)
         events = found.events[::-1]
-        limited = found.next_pos is not None
+        # Events that fell out of the timeline (`limits.max_room_events`) are a gap too, if the viewer could read them.
+        lost = room.dropped_upto > 0 and bool(readable) and readable[0][0] <= room.dropped_upto
+        limited = found.next_pos is not None or lost
     else:
         newly_joined = False
         after = room.events_after(since.room_pos)
         if not after and not full_state and not ephemeral and not account_data:
             return None
         events = after[-limit:] if limit else []
-        limited = len(after) > len(events)
+        limited = len(after) > len(events) or room.dropped_upto > since.room_pos  # some fell out since the token
     # The state block is the state before the timeline starts: here, current state not already in the timeline.
     state: list[Event] = []
     if newly_joined or full_state:

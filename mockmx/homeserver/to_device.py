@@ -2,7 +2,8 @@
 
 Messages carry a server-wide to-device position. A sync hands out the pending ones and puts the last
 position it handed out in `next_batch`; the next sync that passes that token back acknowledges them, and
-only then are they dropped, so a sync retried with the old token gets the same messages again.
+only then are they dropped, so a sync retried with the old token gets the same messages again. A device that never
+syncs keeps only its newest `max_per_device` messages: the older ones are dropped, and counted in `dropped`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MAX_PER_SYNC = 100  # the spec lets a server page to-device messages; Synapse sends at most 100 at a time
+DEFAULT_MAX_PER_DEVICE = 10_000
 
 
 class ToDeviceInboxes:
-    def __init__(self) -> None:
+    def __init__(self, *, max_per_device: int = DEFAULT_MAX_PER_DEVICE) -> None:
         self.pos = 0
+        self.max_per_device = max_per_device
+        self.dropped = 0  # undelivered messages let go from a full inbox
         self._inboxes: dict[tuple[str, str], deque[tuple[int, dict[str, Any]]]] = {}
         # Called with (user_id, device_id, message) for every message queued: how a test log hooks in.
         self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
@@ -43,7 +47,11 @@ class ToDeviceInboxes:
                 for target in targets:
                     self.pos += 1
                     message = {"sender": sender, "type": event_type, "content": content}
-                    self._inboxes.setdefault((user_id, target), deque()).append((self.pos, message))
+                    inbox = self._inboxes.setdefault((user_id, target), deque())
+                    inbox.append((self.pos, message))
+                    if len(inbox) > self.max_per_device:
+                        inbox.popleft()
+                        self.dropped += 1
                     for listener in self.listeners:
                         listener(user_id, target, message)
                     delivered = True
@@ -68,6 +76,10 @@ class ToDeviceInboxes:
         batch = [inbox[i] for i in range(min(MAX_PER_SYNC, len(inbox)))]
         upto = self.pos if len(batch) == len(inbox) else batch[-1][0]
         return [message for _, message in batch], upto
+
+    def pending_count(self) -> int:
+        """Undelivered messages over all inboxes."""
+        return sum(len(inbox) for inbox in self._inboxes.values())
 
     def drop_device(self, user_id: str, device_id: str) -> None:
         self._inboxes.pop((user_id, device_id), None)

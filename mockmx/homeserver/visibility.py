@@ -21,10 +21,11 @@ def membership_of(room: Room, user_id: str) -> str | None:
 
 
 def state_at(room: Room, pos: int) -> StateMap:
-    """The room's state just after stream position `pos`: every state event up to it, the last one for each key."""
+    """The room's state just after stream position `pos`: every state event up to it, the last one for each key.
+    Before the first kept event (the rest fell out of the timeline) that is the state as it was then."""
     if room.positions and pos >= room.positions[-1]:
         return dict(room.state)
-    state: StateMap = {}
+    state: StateMap = dict(room.base_state)
     for event in room.timeline[: bisect_right(room.positions, pos)]:
         if event.state_key is not None:
             state[(event.type, event.state_key)] = event

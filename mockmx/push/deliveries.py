@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-MAX_FAILED_KEPT = 200  # the most recent pushes given up on, over all pushers
+MAX_FAILED_KEPT = 200  # the most recent pushes given up on, over all pushers (the default)
 MAX_PUSHERS_KEPT = 1000  # counts of this many pushers, the longest unheard-of let go first
 
 PusherKey = tuple[str, str, str]  # (user_id, app_id, pushkey)
@@ -37,20 +37,29 @@ class FailedPush:
 
 @dataclass
 class Deliveries:
+    max_failed: int = MAX_FAILED_KEPT  # the scenario's `limits.max_failed_pushes`
     counts: dict[PusherKey, PusherCounts] = field(default_factory=dict)
-    failed: deque[FailedPush] = field(default_factory=lambda: deque(maxlen=MAX_FAILED_KEPT))
+    failed: deque[FailedPush] = field(init=False)
+    failed_let_go: int = 0  # records of pushes given up on, let go to stay within max_failed
+    pushers_let_go: int = 0  # pushers' counts let go to stay within MAX_PUSHERS_KEPT
+
+    def __post_init__(self) -> None:
+        self.failed = deque(maxlen=self.max_failed)
 
     def of(self, key: PusherKey) -> PusherCounts:
         counts = self.counts.get(key)
         if counts is None:
             if len(self.counts) >= MAX_PUSHERS_KEPT:
                 del self.counts[next(iter(self.counts))]
+                self.pushers_let_go += 1
             counts = self.counts[key] = PusherCounts()
         return counts
 
     def gave_up(self, key: PusherKey, payload: dict[str, Any], attempts: int, error: str, now_ms: int) -> None:
         self.of(key).failed += 1
         event_id = payload.get("notification", {}).get("event_id")
+        if len(self.failed) == self.max_failed:
+            self.failed_let_go += 1
         self.failed.append(FailedPush(*key, event_id, attempts, error, now_ms))
 
     def totals(self) -> PusherCounts:

@@ -1,9 +1,11 @@
-"""The mock push gateway's memory: every accepted notification, retries folded in, and rejection rules."""
+"""The mock push gateway's memory: the accepted notifications (the newest `max_kept`), retries folded in, and
+rejection rules."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 from mockmx.scenario.model import RejectSpec
 
 FILTERS = ("event_id", "room_id", "pushkey", "app_id")
+MAX_KEPT = 10_000
 
 
 @dataclass
@@ -63,10 +66,18 @@ class _RejectRule:
 class Gateway:
     """Thread-safe, so a test can read the journal while the server thread writes it."""
 
-    def __init__(self, reject: tuple[RejectSpec, ...] = (), *, clock_ms: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        reject: tuple[RejectSpec, ...] = (),
+        *,
+        clock_ms: Callable[[], int] | None = None,
+        max_kept: int = MAX_KEPT,
+    ) -> None:
         self._rules = [_RejectRule(spec) for spec in reject]
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
-        self._journal: list[Notification] = []
+        self.max_kept = max_kept
+        self.dropped = 0  # the oldest notifications let go to stay within max_kept
+        self._journal: deque[Notification] = deque()
         self._by_key: dict[tuple[Any, ...], Notification] = {}
         self._lock = threading.Lock()
         self._seq = 0
@@ -95,6 +106,13 @@ class Gateway:
             kept = Notification(self._seq, self._clock_ms(), remote, user_agent, notification, rejected)
             self._journal.append(kept)
             self._by_key[key] = kept
+            if len(self._journal) > self.max_kept:
+                oldest = self._journal.popleft()
+                # A retry of a notification let go is kept again: the journal no longer shows the first.
+                oldest_key = _dedupe_key(oldest.notification)
+                if self._by_key.get(oldest_key) is oldest:
+                    del self._by_key[oldest_key]
+                self.dropped += 1
             return rejected
 
     def _rejections(self, devices: list[dict[str, Any]]) -> list[str]:
@@ -115,6 +133,9 @@ class Gateway:
             raise ValueError(f"unknown filter {sorted(unknown)}; expected some of {', '.join(FILTERS)}")
         with self._lock:
             return [entry for entry in self._journal if entry.matches(**wanted)]
+
+    def kept(self) -> int:
+        return len(self._journal)
 
     def clear(self) -> None:
         with self._lock:

@@ -22,9 +22,6 @@ from mockmx.scenario.model import UnreadCount
 if TYPE_CHECKING:
     from mockmx.homeserver.server import Homeserver
 
-# Kept per user and per (user, room), oldest dropped first: a user who never reads cannot grow them for ever.
-MAX_KEPT = 5000
-
 
 @dataclass(frozen=True, slots=True)
 class Notified:
@@ -45,6 +42,9 @@ Listener = Callable[[Room, Event, list[tuple[str, Decision]]], None]
 class NotificationLog:
     def __init__(self, hs: Homeserver) -> None:
         self._hs = hs
+        # Kept per user and per (user, room), the oldest let go first: a user who never reads cannot grow them for ever.
+        self.max_kept = hs.limits.max_notifications_per_user
+        self.dropped = 0  # users' notifications let go to stay within max_kept
         self._by_user: dict[str, list[Notified]] = {}
         self._by_room: dict[tuple[str, str], list[Notified]] = {}  # (user, room)
         # Called with each event and the users it notifies, with how: how pushing hooks in.
@@ -67,8 +67,8 @@ class NotificationLog:
                     decision.highlight,
                     event.origin_server_ts,
                 )
-                _append(self._by_user.setdefault(user_id, []), notified)
-                _append(self._by_room.setdefault((user_id, room.room_id), []), notified)
+                self.dropped += _append(self._by_user.setdefault(user_id, []), notified, self.max_kept)
+                _append(self._by_room.setdefault((user_id, room.room_id), []), notified, self.max_kept)
         for listener in self.listeners:
             listener(room, event, decisions)
 
@@ -162,6 +162,10 @@ class NotificationLog:
         """Whether the user's read receipts cover the notification, as `GET /notifications` says in `read`."""
         return notified.pos <= self._hs.receipts.thread_read_up_to(notified.room_id, user_id, notified.thread_id)
 
+    def kept(self) -> int:
+        """Notifications kept over all users."""
+        return sum(len(kept) for kept in self._by_user.values())
+
     def _newest_first(self, user_id: str, before: int | None) -> Iterator[Notified]:
         kept = self._by_user.get(user_id, [])
         end = len(kept) if before is None else bisect_right(kept, before - 1, key=_pos)
@@ -221,7 +225,12 @@ def _pos(notified: Notified) -> int:
     return notified.pos
 
 
-def _append(kept: list[Notified], notified: Notified) -> None:
+def _append(kept: list[Notified], notified: Notified, max_kept: int) -> int:
+    """Append, letting the oldest go past `max_kept` (in batches of 1/64 of it: each cut moves the rest); how many
+    went."""
     kept.append(notified)
-    if len(kept) > MAX_KEPT:
-        del kept[: len(kept) - MAX_KEPT]
+    excess = len(kept) - max_kept
+    if excess > max_kept // 64:
+        del kept[:excess]
+        return excess
+    return 0

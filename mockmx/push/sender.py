@@ -46,7 +46,8 @@ class PushSender:
         self._client: httpx.AsyncClient | None = None
         self.sent = 0  # pushes the gateways acknowledged, for tests and benchmarks
         self.failures = 0
-        self.deliveries = Deliveries()  # per pusher: sent, given up on, dropped (GET /_mockmx/pushes)
+        # Per pusher: sent, given up on, dropped (GET /_mockmx/pushes).
+        self.deliveries = Deliveries(max_failed=hs.limits.max_failed_pushes)
         self._last_error = ""  # why the last _post failed, read right after it returns
         # Each attempt, retries included, for the inspector: bounded, newest kept.
         self.attempts: deque[dict[str, Any]] = deque(maxlen=MAX_ATTEMPTS_KEPT)
