@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from mockmx import __version__
@@ -172,9 +174,10 @@ def _serve(args: argparse.Namespace) -> int:
     local = is_loopback(args.host)
     if not local:
         print(beyond_loopback_warning(args.host, "mockmx serve"), file=sys.stderr, flush=True)
+    limits = limits_from(args, scenario.limits)
+    scenario = dataclasses.replace(scenario, limits=limits)  # the flags reach the world (and a reset's)
     app = create_app(scenario=scenario, journal_limit=args.journal_limit, control_token=args.control_token)
     freeze_survivors()  # full collections stay short however much state the run piles up
-    limits = limits_from(args, scenario.limits)
     config = server_config(app, host=args.host, port=args.port, quiet=args.quiet, limits=limits)
     token = args.control_token
 
@@ -218,6 +221,9 @@ def banner(
         lines += ["", f"  try: curl -H 'Authorization: Bearer {example_token}' {url}/_matrix/client/v3/account/whoami"]
     if limits is not None:
         lines += ["", f"  limits: {limits.describe()}"]
+        lines += textwrap.wrap(
+            f"kept in memory: {limits.describe_retention()}", 116, initial_indent="  ", subsequent_indent="    "
+        )
     lines += ["", *control_lines(url, local=local, token=control_token)]
     lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)
