@@ -244,6 +244,29 @@ def test_kept_notifications_match_the_spec_schema(gateway_client: httpx.Client) 
     assert len(journal(gateway_client)) == 3  # journal() checks each against the schema
 
 
+def test_int64_pushkey_ts_is_accepted_and_served_back(gateway_client: httpx.Client) -> None:
+    # The push gateway spec types pushkey_ts int64, past the range the client-server API's canonical JSON allows.
+    payload = event_payload("$int64:localhost", device(pushkey_ts=2**63 - 1))
+    assert accepted(post(gateway_client, payload)) == []
+    [entry] = journal(gateway_client)
+    assert entry["notification"]["devices"][0]["pushkey_ts"] == 2**63 - 1
+
+
+def test_pushkey_ts_past_int64_is_refused(gateway_client: httpx.Client) -> None:
+    r = post(gateway_client, event_payload("$past:localhost", device(pushkey_ts=2**63)))
+    assert_error(r, 400, "M_BAD_JSON")
+    assert journal(gateway_client) == []
+
+
+def test_integers_written_with_a_zero_fraction_are_integers(gateway_client: httpx.Client) -> None:
+    # JSON Schema, which the spec is written in, counts 2.0 as an integer.
+    payload = event_payload("$fraction:localhost", device(pushkey_ts=1795300131.0))
+    payload["notification"]["counts"] = {"unread": 2.0, "missed_calls": 0.0}
+    assert accepted(post(gateway_client, payload)) == []
+    [entry] = journal(gateway_client)
+    assert entry["notification"]["counts"] == {"unread": 2, "missed_calls": 0}
+
+
 def test_retry_of_the_same_event_is_acknowledged_and_kept_once(gateway_client: httpx.Client) -> None:
     for _ in range(3):
         assert accepted(post(gateway_client, SYNAPSE_PAYLOAD)) == []

@@ -10,6 +10,7 @@ from mockmx.api.request import header, read_json_object, world
 from mockmx.control.changes import matching, wait_until
 from mockmx.push.gateway import FILTERS, Gateway, Notification
 from mockmx.push.validate import validate_notification
+from mockmx.web import json_gate
 
 _NONE_REJECTED = b'{"rejected":[]}'  # the usual answer, encoded once
 
@@ -19,7 +20,7 @@ def gateway(request: Request) -> Gateway:
 
 
 async def notify(request: Request) -> Response:
-    notification = validate_notification(await read_json_object(request))
+    notification = validate_notification(await read_json_object(request, decoder=json_gate.INT64_DECODER))
     client = request.scope.get("client")
     remote = f"{client[0]}:{client[1]}" if client is not None else "unknown"
     rejected = gateway(request).accept(notification, remote, header(request, b"user-agent"))

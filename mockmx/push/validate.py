@@ -68,4 +68,7 @@ def _expect(container: dict[str, Any], key: str, kind: type, described: str) -> 
 
 
 def _is_int(value: object) -> bool:
+    """An integer as the spec's JSON Schema counts one: 3, and 3.0 too (a number with no fraction)."""
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)

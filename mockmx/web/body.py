@@ -40,13 +40,13 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
+def parse_json_object(body: bytes, *, decoder: json.JSONDecoder = json_gate.DECODER) -> dict[str, Any]:
     """The body as a JSON object: M_NOT_JSON when it is not JSON, M_BAD_JSON when it is not an object or could not
     be served back (the one gate, `json_gate`: every endpoint's body comes through here)."""
     try:
         # What json.loads does with bytes: UTF-8, -16 or -32, told apart by the first bytes; strictly, as Synapse
         # decodes, so that encoded surrogates are refused rather than stored.
-        value = json_gate.decode(body.decode(json.detect_encoding(body)))
+        value = json_gate.decode(body.decode(json.detect_encoding(body)), decoder=decoder)
     except (ValueError, RecursionError):
         raise MatrixError(400, "Content not JSON.", Codes.NOT_JSON) from None
     if not isinstance(value, dict):
@@ -56,8 +56,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
-async def read_json_object(request: Request) -> dict[str, Any]:
-    return parse_json_object(await read_body(request))
+async def read_json_object(request: Request, *, decoder: json.JSONDecoder = json_gate.DECODER) -> dict[str, Any]:
+    return parse_json_object(await read_body(request), decoder=decoder)
 
 
 def _depth(value: Any) -> int:

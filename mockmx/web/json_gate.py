@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mockmx.errors import Codes, MatrixError
 
 MAX_INT = 2**53 - 1
 MIN_INT = -(2**53) + 1
-_MAX_INT_DIGITS = len(str(MAX_INT))
+# The push gateway spec types its integers int64 (`pushkey_ts`) and serves nothing back to a homeserver: a gateway
+# takes what a homeserver may send, which its own journal can still serve as JSON.
+MAX_INT64 = 2**63 - 1
+MIN_INT64 = -(2**63)
 # Room versions 6 and later enforce canonical JSON in events: floats are refused (spec: rooms/v6).
 FIRST_STRICT_ROOM_VERSION = 6
 
@@ -30,13 +34,18 @@ def integer_out_of_range() -> MatrixError:
     return MatrixError(400, "JSON integer out of range", Codes.BAD_JSON)  # Synapse's words and code
 
 
-def _parse_int(text: str) -> int:
-    if len(text) > _MAX_INT_DIGITS + 1:  # checked before int(): 5,000 digits would cost, 10**5 would raise
-        raise integer_out_of_range()
-    value = int(text)
-    if not MIN_INT <= value <= MAX_INT:
-        raise integer_out_of_range()
-    return value
+def _int_parser(low: int, high: int) -> Callable[[str], int]:
+    max_digits = len(str(low))  # the sign counts
+
+    def parse_int(text: str) -> int:
+        if len(text) > max_digits:  # checked before int(): 5,000 digits would cost, 10**5 would raise
+            raise integer_out_of_range()
+        value = int(text)
+        if not low <= value <= high:
+            raise integer_out_of_range()
+        return value
+
+    return parse_int
 
 
 def _parse_float(text: str) -> float:
@@ -50,13 +59,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _decoder(low: int, high: int) -> json.JSONDecoder:
+    return json.JSONDecoder(parse_constant=_reject_constant, parse_int=_int_parser(low, high), parse_float=_parse_float)
+
+
 # Made once: json.loads with any option builds a new decoder per call, a cost on every request with a body.
-DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float)
+DECODER = _decoder(MIN_INT, MAX_INT)
+INT64_DECODER = _decoder(MIN_INT64, MAX_INT64)
 
 
-def decode(text: str) -> Any:
+def decode(text: str, *, decoder: json.JSONDecoder = DECODER) -> Any:
     """`text` as JSON: ValueError when it is not JSON, MatrixError (400 M_BAD_JSON) when it could not be served."""
-    value = DECODER.decode(text)
+    value = decoder.decode(text)
     if "\\u" in text and _ESCAPED_SURROGATE.search(text) and not _encodes(value):
         raise MatrixError(400, "Invalid Unicode: lone surrogate in a string", Codes.BAD_JSON)
     return value
