@@ -65,7 +65,7 @@ ERRORS = [
         "server_name: localhost\nroom: []\n",
         2,
         "unknown key 'room' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, push, "
-        "limits, media, registration)",
+        "limits, media, registration, journal_limit)",
         id="unknown-top-key",
     ),
     pytest.param("server_name: localhost\nusers: {id: alice}\n", 2, "users: expected a list", id="users-not-list"),
@@ -553,7 +553,7 @@ def test_scenario_error_lists_every_problem_one_per_line() -> None:
     assert str(caught.value) == (
         "bad.yaml:1:9: mockmx: expected 1, got 2\n"
         "bad.yaml:3:1: unknown key 'foo' (expected one of: mockmx, server_name, users, rooms, script, faults, gateway, "
-        "push, limits, media, registration)"
+        "push, limits, media, registration, journal_limit)"
     )
     assert isinstance(caught.value, ValueError)
 
