@@ -7,6 +7,7 @@ order (`PushRules.ordered`), and nothing here reads or changes the homeserver.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -138,6 +139,12 @@ def condition_matches(condition: Any, context: EventContext, display_name: str |
 def split_key(key: str) -> list[str]:
     """A dot-separated property path's parts: `\\.` is a dot inside a part, `\\\\` a backslash (spec appendix
     "Dot-separated property paths"); any other backslash stands for itself."""
+    return list(_parts(key))
+
+
+# Every event is matched against every member's rules, and rules name few keys: each is split once.
+@functools.lru_cache(maxsize=4096)
+def _parts(key: str) -> tuple[str, ...]:
     parts: list[str] = []
     current: list[str] = []
     index = 0
@@ -154,13 +161,13 @@ def split_key(key: str) -> list[str]:
             current.append(char)
         index += 1
     parts.append("".join(current))
-    return parts
+    return tuple(parts)
 
 
 def lookup(event: JsonDict, key: str) -> Any:
     """The event's property at the dotted `key`; `_MISSING` (never a JSON value) when there is none."""
     value: Any = event
-    for part in split_key(key):
+    for part in _parts(key):
         if not isinstance(value, dict) or part not in value:
             return _MISSING
         value = value[part]
