@@ -42,3 +42,29 @@ def test_credentials_in_a_body_that_is_not_json_are_redacted_by_key() -> None:
     for secret in ("hunter2", "reg-tok", "s3cret", "tok1"):
         assert secret not in text, text
     assert '"password": "<password:1>"' in redacted["request"]["text"]
+
+
+def test_a_numeric_password_in_a_body_that_is_not_json_is_redacted() -> None:
+    entry = {"request": {"headers": {}, "text": '{"password": 31415926535897932, "n": 1e400}'}}
+    text = Redactor().redact(entry)["request"]["text"]
+    assert text == '{"password": "<password:1>", "n": 1e400}', text
+
+
+def test_credentials_in_bytes_that_are_not_utf8_are_redacted_and_every_other_byte_kept() -> None:
+    raw = b'{"password":"hunter2","device":"\xff\xfe"}'
+    entry = {"request": {"headers": {}, **body_fields(raw, "application/json")}}
+    redacted = base64.b64decode(Redactor().redact(entry)["request"]["base64"])
+    assert redacted == b'{"password":"<password:1>","device":"\xff\xfe"}', redacted
+
+
+def test_a_token_learnt_earlier_is_replaced_in_bytes_that_are_not_utf8() -> None:
+    redactor = Redactor()
+    redactor.redact({"request": {"headers": {"authorization": "Bearer syt_secret_token"}}})
+    entry = {"request": {"headers": {}, **body_fields(b"\xff syt_secret_token", None)}}
+    assert base64.b64decode(redactor.redact(entry)["request"]["base64"]) == b"\xff <token:1>"
+
+
+def test_json_nested_deeper_than_a_recording_walks_is_kept_as_text() -> None:
+    raw = b'{"a":' * 500 + b"1" + b"}" * 500
+    assert body_fields(raw, "application/json") == {"text": raw.decode()}
+    assert "body" in body_fields(b'{"a":' * 50 + b"1" + b"}" * 50, "application/json")

@@ -18,6 +18,10 @@ KEPT_HEADERS = ("content-type", "authorization", "cookie", "set-cookie", "retry-
 
 MultiMap = dict[str, str | list[str]]
 
+# JSON nested deeper is kept as text: redacting, linking and writing it as YAML all walk it by recursion, and 900
+# levels (a hostile body that parses) would stop the recorder. No server answers with a tenth of this.
+MAX_DEPTH = 100
+
 
 def kept_headers(pairs: Iterable[tuple[str, str]]) -> MultiMap:
     """The kept headers among `pairs`, names in lower case, in `KEPT_HEADERS` order; a list when repeated."""
@@ -41,10 +45,26 @@ def body_fields(content: bytes, content_type: str | None) -> dict[str, Any]:
     # that parses as a JSON object or list is JSON here too: its passwords get redacted like any other.
     if "json" in (content_type or "").lower() or text.lstrip()[:1] in ("{", "["):
         try:
-            return {"body": json_gate.decode(text)}
+            value = json_gate.decode(text)
         except (ValueError, RecursionError, MatrixError):
             pass  # not JSON, or JSON no server could serve back (1e400, a lone surrogate): kept as it came
+        else:
+            if not _nested_deeper(value, MAX_DEPTH):
+                return {"body": value}
     return {"text": text}
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def multimap(pairs: Iterable[tuple[str, str]]) -> MultiMap:

@@ -6,6 +6,7 @@ The mapping from secrets to placeholders lives in memory only and is never writt
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -87,6 +88,8 @@ class Redactor:
                 message["body"] = self._fields(message["body"])
             if "text" in message:  # a body that is not JSON: secrets found by key in the raw text
                 message["text"] = self._raw_fields(message["text"])
+            if "base64" in message:  # nor even UTF-8: the same search, in the bytes as they came
+                message["base64"] = self._raw_bytes(message["base64"])
         redacted: dict[str, Any] = self._known(entry)
         return redacted
 
@@ -125,8 +128,20 @@ class Redactor:
         names = "|".join(re.escape(key) for key in sorted(self.fields, key=len, reverse=True))
         json_like = re.compile(r'("(' + names + r')"\s*:\s*")((?:[^"\\]|\\.)*)(")')
         text = json_like.sub(lambda m: m[1] + self.placeholder(self.fields[m[2]], m[3]) + m[4], text)
+        # A number where a string belongs (`"password": 1234`): the placeholder goes in as a string.
+        json_scalar = re.compile(r'("(' + names + r')"\s*:\s*)(-?\d[\w.+-]*)')
+        text = json_scalar.sub(lambda m: m[1] + '"' + self.placeholder(self.fields[m[2]], m[3]) + '"', text)
         form_like = re.compile(r"(?<![\w.])((" + names + r")=)([^&\s\"]+)")
         return form_like.sub(lambda m: m[1] + self.placeholder(self.fields[m[2]], m[3]), text)
+
+    def _raw_bytes(self, encoded: str) -> str:
+        """Base64 `encoded` bytes with the secrets in them replaced as in a text body, every other byte kept."""
+        # surrogateescape gives each byte that is not UTF-8 a character of its own, and the same byte back.
+        text = base64.b64decode(encoded).decode("utf-8", "surrogateescape")
+        redacted = self._known_string(self._raw_fields(text))
+        if redacted == text:
+            return encoded
+        return base64.b64encode(redacted.encode("utf-8", "surrogateescape")).decode("ascii")
 
     def _secret_field(self, key: str, value: Any) -> Any:
         if value is None or value == "":
