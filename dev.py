@@ -4,7 +4,8 @@
     python3 dev.py serve [ARGS]   install the pinned runtime into .venv, then `mockmx serve ARGS`
     python3 dev.py test [ARGS]    install the pinned runtime and test tools into .venv, and the JavaScript SDKs and
                                   Node.js 22 into tests/js/node_modules (npm ci), then `pytest ARGS`
-    python3 dev.py lock           re-pin requirements/*.lock from pyproject.toml's ranges
+    python3 dev.py lock           re-pin requirements/*.lock from pyproject.toml's ranges, for each Python in
+                                  LOCK_PYTHONS (on PATH as python3.X, or installed by pyenv)
 
 Installs happen only when a lock file or pyproject.toml (or tests/js/package*.json) changed since the last one, so
 the second run is instant.
@@ -12,8 +13,11 @@ the second run is instant.
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-LOCKS = {"runtime": ROOT / "requirements" / "runtime.lock", "test": ROOT / "requirements" / "test.lock"}
+LOCKS = {
+    "runtime": ROOT / "requirements" / "runtime.lock",  # `pip install mockmx`: the mock, replay, the plugin
+    "record": ROOT / "requirements" / "record.lock",  # `pip install "mockmx[record]"`: and the recorder
+    "test": ROOT / "requirements" / "test.lock",  # everything
+}
+# Each lock serves all of these: a version that differs between them carries a python_version marker.
+LOCK_PYTHONS = ("3.11", "3.12", "3.13")
 PARALLEL = ["-n", "2", "--dist", "loadgroup"]
 BUILD_TOOLS = ["setuptools==80.9.0", "wheel==0.45.1"]  # pinned too: the editable install builds with them
 JS = ROOT / "tests" / "js"  # package.json and package-lock.json of the JavaScript SDK tests
@@ -49,6 +59,8 @@ def ensure(kind: str) -> Path:
         print(f"dev.py: creating {VENV}", file=sys.stderr)
         venv.create(VENV, with_pip=True)
     print(f"dev.py: installing {lock.relative_to(ROOT)}", file=sys.stderr)
+    for other in VENV.glob(".installed-*"):  # the locks pin some packages apart (h11 on 3.11): theirs go stale
+        other.unlink()
     pip(VENV, "install", "-r", str(lock))
     pip(VENV, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT))
     stamp.write_text(digest)
@@ -77,26 +89,130 @@ def ensure_js() -> None:
     stamp.write_text(digest)
 
 
+def find_python(version: str) -> str | None:
+    """An interpreter for `version` ("3.12"): python3.12 on PATH, else pyenv's."""
+    home = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [
+        shutil.which(f"python{version}"),
+        *sorted(glob.glob(str(home / "versions" / f"{version}.*" / "bin" / f"python{version}"))),
+    ]
+    check = f"import sys; sys.exit(f'{{sys.version_info[0]}}.{{sys.version_info[1]}}' != '{version}')"
+    for candidate in candidates:
+        # A pyenv shim is on PATH for every version pyenv knows, but runs only the active ones.
+        if candidate and subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def freeze(python: str, version: str, requirements: list[str], preferred: dict[str, str]) -> list[str]:
+    """What pip installs for `requirements` on `python` (`version`), as name==version lines: the `preferred` pins
+    wherever the requirements allow them, so that re-locking moves only what it must."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env = Path(scratch)
+        subprocess.run([python, "-m", "venv", str(env)], check=True)
+        wanted = [*BUILD_TOOLS, *requirements]
+        dry_run = ["install", "-q", "--dry-run", "--ignore-installed", "--report", "-"]
+        report = subprocess.run(
+            [str(python_in(env)), "-m", "pip", "--disable-pip-version-check", *dry_run, *wanted],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        names = {package_name(item["metadata"]["name"]) for item in json.loads(report)["install"]}
+        # The preferred versions first, without their dependencies; then pip, which upgrades only what the
+        # requirements need upgraded (its only-if-needed strategy).
+        kept = [preferred[name] for name in sorted(names & preferred.keys())]
+        try:
+            pip(env, "install", "--no-deps", *kept)
+        except subprocess.CalledProcessError:  # one of them does not install on this Python: the others do
+            for pin in kept:
+                subprocess.run([str(python_in(env)), "-m", "pip", "install", "-q", "--no-deps", pin], check=False)
+        pip(env, "install", *wanted)
+        frozen = subprocess.run(
+            [str(python_in(env)), "-m", "pip", "freeze", "--all", "--exclude", "pip"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    return frozen.splitlines()
+
+
+def package_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_pins(version: str) -> dict[str, str]:
+    """What the locks pin now for Python `version`, as name==version lines by package name."""
+    pins: dict[str, str] = {}
+    for lock_file in LOCKS.values():
+        if not lock_file.exists():
+            continue
+        for line in lock_file.read_text().splitlines():
+            requirement, _, marker = line.partition(";")
+            if "==" in requirement and not requirement.startswith("#") and marker_holds(marker, version):
+                pins.setdefault(package_name(requirement.split("==")[0]), requirement.strip())
+    return pins
+
+
+def marker_holds(marker: str, version: str) -> bool:
+    """Whether a marker `python_marker` wrote (or none) holds for Python `version`."""
+    if not marker.strip():
+        return True
+    here = tuple(int(part) for part in version.split("."))
+    for clause in marker.split(" or "):
+        operator, quoted = re.fullmatch(r'\s*python_version\s*(==|>=|<)\s*"([\d.]+)"\s*', clause).groups()  # type: ignore[union-attr]
+        other = tuple(int(part) for part in quoted.split("."))
+        if {"==": here == other, ">=": here >= other, "<": here < other}[operator]:
+            return True
+    return False
+
+
+def python_marker(versions: list[str]) -> str:
+    """The marker for the LOCK_PYTHONS in `versions`: a range when they are the first or the last ones."""
+    if versions == list(LOCK_PYTHONS[-len(versions) :]):
+        return f'python_version >= "{versions[0]}"'
+    if versions == list(LOCK_PYTHONS[: len(versions)]):
+        return f'python_version < "{LOCK_PYTHONS[len(versions)]}"'
+    return " or ".join(f'python_version == "{version}"' for version in versions)
+
+
 def lock() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+
+    def expand(requirements: list[str]) -> list[str]:  # "mockmx[record]" in an extra means that extra's list
+        out = []
+        for requirement in requirements:
+            if requirement.startswith(f"{project['name']}["):
+                out += [r for name in requirement.split("[")[1].rstrip("]").split(",") for r in extras[name.strip()]]
+            else:
+                out.append(requirement)
+        return out
+
     wanted = {
         "runtime": project["dependencies"],
-        "test": project["dependencies"] + project["optional-dependencies"]["test"],
+        "record": project["dependencies"] + extras["record"],
+        "test": project["dependencies"] + expand(extras["test"]),
     }
+    pythons = {version: find_python(version) for version in LOCK_PYTHONS}
+    missing = [version for version, python in pythons.items() if python is None]
+    if missing:
+        sys.exit(f"dev.py: locking needs every Python in LOCK_PYTHONS; not found: {', '.join(missing)}")
+    preferred = {version: locked_pins(version) for version in LOCK_PYTHONS}  # before any lock is rewritten
     for kind, requirements in wanted.items():
-        with tempfile.TemporaryDirectory() as scratch:
-            env = Path(scratch)
-            venv.create(env, with_pip=True)
-            pip(env, "install", *BUILD_TOOLS, *requirements)
-            frozen = subprocess.run(
-                [str(python_in(env)), "-m", "pip", "freeze", "--all", "--exclude", "pip"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        command = "serve" if kind == "runtime" else "test"
-        header = f"# Exact versions for 'python3 dev.py {command}', from pyproject.toml by 'python3 dev.py lock'.\n"
-        LOCKS[kind].write_text(header + frozen)
+        pinned: dict[str, list[str]] = {}  # name==version: the Pythons that install it
+        for version, python in pythons.items():
+            assert python is not None
+            for line in freeze(python, version, requirements, preferred[version]):
+                pinned.setdefault(line, []).append(version)
+        lines = [
+            line if versions == list(LOCK_PYTHONS) else f"{line}; {python_marker(versions)}"
+            for line, versions in sorted(pinned.items(), key=lambda item: package_name(item[0].split("==")[0]))
+        ]
+        command = {"runtime": "serve", "test": "test"}.get(kind)
+        use = f"'python3 dev.py {command}'" if command else "'pip install \"mockmx[record]\"'"
+        header = f"# Exact versions for {use} on Python {', '.join(LOCK_PYTHONS)}, by 'python3 dev.py lock'.\n"
+        LOCKS[kind].write_text(header + "\n".join(lines) + "\n")
         print(f"dev.py: wrote {LOCKS[kind].relative_to(ROOT)}", file=sys.stderr)
 
 

@@ -118,8 +118,14 @@ def _record(args: argparse.Namespace) -> int:
     if args.gateway_upstream and args.gateway_listen == args.listen:
         print("mockmx record: --listen and --gateway-listen must differ", file=sys.stderr)
         return 2
-    # Imported here: mitmproxy takes a while to import, and `serve` and `check` do not need it.
-    from mockmx.record.run import RecordConfig, run_recorder
+    # Imported here: mitmproxy takes a while to import, and `serve` and `check` do not need it (nor install it).
+    try:
+        from mockmx.record.run import RecordConfig, run_recorder
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.partition(".")[0] != "mitmproxy":
+            raise
+        print('mockmx record: recording needs mitmproxy, an extra: pip install "mockmx[record]"', file=sys.stderr)
+        return 2
 
     config = RecordConfig(
         upstream=args.upstream.rstrip("/"),
