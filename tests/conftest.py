@@ -15,6 +15,7 @@ import pytest
 
 from mockmx.scenario.loader import default_scenario, load_scenario_text
 from mockmx.testing.live import MockmxServer, running_mock
+from tests.pythons import ensure_python_venv, other_pythons
 from tests.synapse import SynapseServer, ensure_synapse_venv, running_synapse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +161,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # Install Synapse (tens of seconds, once) before any test runs, so no test's timeout pays for it.
     if any(item.get_closest_marker("synapse") for item in session.items):
         ensure_synapse_venv(ROOT)
+    # And the venvs of the other supported Pythons, likewise.
+    if any(item.get_closest_marker("pythons") for item in session.items):
+        for version in other_pythons():
+            ensure_python_venv(version)
 
 
 @pytest.fixture(scope="session")
