@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mockmx.record.layout import LazyBody
+
 MultiMap = dict[str, str | list[str]]
 
 
@@ -25,13 +27,36 @@ class Secrets(StrEnum):
     KEPT = "kept"  # recorded as they were (`mockmx record --keep-secrets`)
 
 
+class _Body:
+    """`Message.body`: a body the loader left as text (`LazyBody`) is built on first read, then kept: bodies
+    are most of a large recording, and a replay serves few of them."""
+
+    def __get__(self, message: Message | None, owner: type | None = None) -> Any:
+        if message is None:
+            return None  # the field's default
+        value = message.__dict__["_body"]
+        if isinstance(value, LazyBody):
+            value = message.__dict__["_body"] = value.build()
+        return value
+
+    def __set__(self, message: Message, value: Any) -> None:
+        message.__dict__["_body"] = value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Message:
     """What requests and responses share: headers and a body kept as JSON, text or base64 (or none)."""
 
     headers: MultiMap
-    body: Any = None
+    body: Any = _Body()
     body_kind: str | None = None  # "body" (JSON), "text", "base64", or None for no body
+
+    def may_have_key(self, key: str) -> bool:
+        """False only when the body is surely not a mapping with `key`, without building an unbuilt body."""
+        value = self.__dict__["_body"]
+        if isinstance(value, LazyBody):
+            return value.may_have_key(key)
+        return isinstance(value, dict) and key in value
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (any case), or None."""
