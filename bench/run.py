@@ -48,6 +48,7 @@ from bench.history import LARGE_ROOM_EVENTS, REQUESTS_PER_ROUND, SMALL_ROOM_EVEN
 from bench.initial_sync import initial_sync_rows  # noqa: E402
 from bench.keys import DEVICES, USERS, keys_rows  # noqa: E402
 from bench.keys import REQUESTS_PER_ROUND as KEY_QUERIES  # noqa: E402
+from bench.large_recording import large_recording_rows  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.servers import (  # noqa: E402
 from bench.reset import reset_rows  # noqa: E402
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += initial_sync_rows(settings)
         rows += keys_rows(settings)
         rows += reset_rows(settings)
+        rows += large_recording_rows(Path(scratch), **({"flows": 2_000, "loads": 1} if args.smoke else {}))
         rows += record_rows(settings, Path(scratch))
         rows += startup_rows(settings, fanout_starts)
         mockmx = {workload.name: results[workload.name, "mockmx"] for workload in load.WORKLOADS}

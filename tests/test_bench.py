@@ -29,6 +29,7 @@ ROWS = (
     "replay: latency",
     "replay: load",
     "replay: mockmx replay",
+    "replay: load a realistic",
     "/messages: latency p50 / p99, 50 events from a room of 100,000 vs 100",
     "/messages: memory per stored event",
     "/keys/query: latency p50 / p99, 100 users x 5 devices",
