@@ -216,7 +216,7 @@ def test_password_change_errors(
 )
 def test_guests_may_not(shared: LiveServer, method: str, path: str) -> None:
     with shared.client() as anon:
-        guest = anon.post(f"{V3}/register", params={"kind": "guest"}).json()
+        guest = anon.post(f"{V3}/register", params={"kind": "guest"}, json={}).json()
     with shared.client(guest["access_token"]) as client:
         assert_error(client.request(method, V3 + path, json={}), 403, "M_GUEST_ACCESS_FORBIDDEN")
 

@@ -288,7 +288,7 @@ def test_delete_devices_errors(shared_bob: httpx.Client, body: dict[str, Any], e
 
 def test_guests_may_list_but_not_delete_devices(shared: LiveServer) -> None:
     with shared.client() as anon:
-        guest = anon.post(f"{V3}/register", params={"kind": "guest"}).json()
+        guest = anon.post(f"{V3}/register", params={"kind": "guest"}, json={}).json()
     with shared.client(guest["access_token"]) as client:
         assert device_ids(client) == [guest["device_id"]]
         r = client.request("DELETE", f"{V3}/devices/{guest['device_id']}", json={})

@@ -249,6 +249,12 @@ def test_registration_off_is_403(
         assert_error(anon.request(method, path, params=params, json={"password": "p"}), 403, "M_FORBIDDEN")
 
 
+@pytest.mark.parametrize("kind", ["user", "guest"])
+def test_a_registration_without_a_body_is_not_json(shared_anon: httpx.Client, kind: str) -> None:
+    # Synapse reads the body before anything else, a guest's too, and an empty one is not JSON.
+    assert_error(shared_anon.post(REGISTER, params={"kind": kind}), 400, "M_NOT_JSON")
+
+
 def test_guests_register_when_registration_is_off(serve_yaml: Callable[[str], LiveServer]) -> None:
     mock = serve_yaml(CLOSED + "registration:\n  enabled: false\n")
     with mock.client() as anon:

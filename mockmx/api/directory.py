@@ -57,7 +57,7 @@ async def get_public_rooms(request: Request) -> Response:
     params = request.query_params
     raw_limit = params.get("limit")
     limit = None
-    if raw_limit:
+    if raw_limit is not None:
         if not raw_limit.isdigit() or len(raw_limit) > 9:
             raise MatrixError(400, "Query parameter 'limit' must be a non-negative integer", Codes.INVALID_PARAM)
         limit = int(raw_limit)

@@ -84,7 +84,7 @@ def _events_after(rooms: list[Room], pos: int, limit: int) -> list[Event]:
 
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit")
-    if not raw:
+    if raw is None:
         return DEFAULT_LIMIT
     try:
         value = int(raw)

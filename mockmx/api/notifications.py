@@ -53,7 +53,7 @@ def _from_token(raw: str | None) -> int | None:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_LIMIT
     try:
         limit = int(raw)

@@ -28,7 +28,7 @@ def query_direction(request: Request, *, default: Direction | None) -> Direction
 def query_limit(request: Request, *, default: int) -> int:
     """`limit`: a non-negative integer, capped at MAX_LIMIT."""
     raw = request.query_params.get("limit")
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

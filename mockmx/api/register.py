@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.request import homeserver, optional_str, parse_json_object, read_body
+from mockmx.api.request import homeserver, optional_str, read_json_object
 from mockmx.api.session import session_response, wants_refresh_token
 from mockmx.api.uia import operation
 from mockmx.errors import Codes, MatrixError
@@ -29,8 +29,7 @@ async def register(request: Request) -> Response:
     kind = request.query_params.get("kind", "user")
     if kind not in ("user", "guest"):
         raise MatrixError(400, "Invalid param 'kind'", Codes.INVALID_PARAM)
-    raw = await read_body(request)
-    body = parse_json_object(raw) if raw.strip() else {}
+    body = await read_json_object(request)  # a guest's too: Synapse reads the body first, and refuses none
     hs = homeserver(request)
     if kind == "guest":
         token, session = hs.accounts.register_guest(optional_str(body, "initial_device_display_name"))

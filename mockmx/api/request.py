@@ -69,7 +69,7 @@ def authenticate_user(request: Request) -> Session:
 
 def query_timeout_ms(request: Request, default: int = 0) -> int:
     raw = request.query_params.get("timeout")
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
