@@ -97,7 +97,10 @@ class RequestJournal:
         if entry.request_body or entry.response_body:
             self._with_bodies.append(entry)
             self._body_bytes += entry.size()
-            while self._body_bytes > BODY_BUDGET_BYTES and self._with_bodies:
+            # Past the budget, or gone from the journal (else a full journal would still hold 32 MB of old entries).
+            while self._with_bodies and (
+                self._body_bytes > BODY_BUDGET_BYTES or self._with_bodies[0].id < self.entries[0].id
+            ):
                 oldest = self._with_bodies.popleft()
                 self._body_bytes -= oldest.size()
                 oldest.request_body = oldest.response_body = None
