@@ -107,10 +107,10 @@ def run(generator: str, url: str, workload: Workload, *, connections: int, secon
     return _run_python(url, workload, connections=connections, seconds=seconds)
 
 
-def run_counted(url: str, workload: Workload, *, connections: int, requests: int) -> LoadResult:
+def run_counted(url: str, workload: Workload, *, connections: int, requests: int, seconds: float = 60.0) -> LoadResult:
     """Exactly `requests` of `workload` (bench/pyload.py, which counts them exactly: a replay answers each recorded
-    request once, so the load must not overrun the recording)."""
-    return _run_python(url, workload, connections=connections, seconds=60.0, max_requests=requests)
+    request once, so the load must not overrun the recording), or as many as `seconds` allow."""
+    return _run_python(url, workload, connections=connections, seconds=seconds, max_requests=requests)
 
 
 def _run_wrk(url: str, workload: Workload, *, connections: int, seconds: float) -> LoadResult:
