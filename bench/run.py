@@ -50,8 +50,8 @@ from bench.keys import DEVICES, USERS, keys_rows  # noqa: E402
 from bench.keys import REQUESTS_PER_ROUND as KEY_QUERIES  # noqa: E402
 from bench.large_recording import large_recording_rows  # noqa: E402
 from bench.report import Row  # noqa: E402
-from bench.servers import (  # noqa: E402
 from bench.reset import reset_rows  # noqa: E402
+from bench.servers import (  # noqa: E402
     ROOT,
     Server,
     child_env,
@@ -61,6 +61,7 @@ from bench.reset import reset_rows  # noqa: E402
     replay_command,
     running,
 )
+from bench.soak import DEFAULT_SENDS, FULL_SENDS, SMOKE_SENDS, soak_rows  # noqa: E402
 from bench.stats import median  # noqa: E402
 from bench.synapse_ref import synapse_rows  # noqa: E402
 from mockmx.testing.recorder import free_port  # noqa: E402
@@ -138,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fanout-rounds", type=int, default=3, help="sends per fan-out, each to every waiting poll")
     parser.add_argument("--startups", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny runs that only check every part works")
+    parser.add_argument(
+        "--soak", action="store_true", help=f"the memory soak at its full {FULL_SENDS:,} sends (bench/soak.py)"
+    )
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md", help="where to write")
     args = parser.parse_args(argv)
     generator = choose_generator(args.generator)
@@ -170,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += fanout_rows(settings, kind, fanout_scenario, fanout_starts)
         rows += replay_rows(settings, Path(scratch))
         rows += history_rows(settings)
+        rows += soak_rows(SMOKE_SENDS if args.smoke else FULL_SENDS if args.soak else DEFAULT_SENDS)
         rows += initial_sync_rows(settings)
         rows += keys_rows(settings)
         rows += reset_rows(settings)
@@ -591,10 +596,15 @@ NOTES = [
     "on each benchmarked path. mockmx's extra cost per request is its CORS middleware (Starlette's wraps every "
     "response to add `Vary: Origin`), routing on percent-encoded segments, authentication, txnId bookkeeping "
     "and the work itself.",
-    "mockmx keeps every event, to-device message and notification in memory, so the one server takes on state "
-    "through the run. Python's full garbage collections would walk all of it, taking longer as it grows (room "
+    "mockmx keeps events, to-device messages and notifications in memory up to its limits (10,000 events per "
+    "room by default; `GET /_mockmx/limits`), so the one server takes on state through the run. Python's full "
+    "garbage collections would walk all of it, taking longer as it grows (room "
     "send p99 55-58 ms after 180,000 sends, by hand): `mockmx serve` freezes what survives each full collection "
     "(mockmx/collection.py), which kept that p99 near 7 ms.",
+    "Soak (bench/soak.py): room sends at 8 connections from bench/pyload.py to `mockmx serve --quiet` whose "
+    "scenario sets every memory limit to 1,000 (and `journal_limit`), bob's pusher posting each notification to "
+    "the mock's own gateway; RSS from /proc once the server is idle after each quarter. The plain run sends "
+    f"{DEFAULT_SENDS:,}, `--soak` {FULL_SENDS:,}, `--smoke` {SMOKE_SENDS:,}; the goal is RSS flat from half-way on.",
     "The fan-out's times include the one client process's own handling of every answer, on the same cores as "
     "the server: they are upper bounds. The server's CPU time per round is the mock's own cost.",
     "On a 2-core machine the load generator and the server share the CPU, with anything else running: the "
@@ -609,13 +619,11 @@ NOTES = [
     "0.97 (0.91 to 0.94 with five rounds): the goal is met by a small margin. Profiled after the change, "
     "mockmx's own hooks are about 3% of the proxy's CPU; the rest of the gap is the writer's CPU and disk on the "
     "same two cores.",
-    "Loading a recording: a file in the recorder's layout is cut into its flows by regular expressions "
-    "(mockmx/record/layout.py); each response body stays text until it is served, and the rest of each flow is "
-    "read line by line as PyYAML reads the recorder's block style (blockyaml.py), with the garbage collector "
-    "paused, then checked by jsonschema_rs; a flow in other YAML is read by libyaml, a file laid out otherwise "
-    "is composed whole. A problem composes only its flow to be placed. Composing the whole file took the "
-    "realistic 50,000-flow recording 23 s and a 2.8 GiB peak. create_replay_app then indexes every flow: at "
-    "50,000 flows about 1.6 s of the load, half of it garbage collection over the loaded flows.",
+    "Loading a recording: libyaml composes the file into nodes with Python's garbage collector paused (the "
+    "nodes hold no cycles, but a 10,000-flow file makes 1.2 million of them, which the collector used to walk "
+    "again and again: most of a 3 s load), plain data is built straight from the nodes, and jsonschema_rs checks "
+    "it; a file that fails is composed again only to place its problems. create_replay_app then indexes every "
+    "flow (about 0.2 s of the load at 10,000 flows).",
     "Synapse (reference): the same room send and send-to-device load at the same connections, one run after a "
     "1 s warm-up, against Synapse from .venv-synapse as the test suite runs it (SQLite, one process, rate limits "
     "raised). In those rows the limit column is Synapse and the ratio is mockmx's throughput over Synapse's. No "

@@ -32,6 +32,8 @@ ROWS = (
     "replay: load a realistic",
     "/messages: latency p50 / p99, 50 events from a room of 100,000 vs 100",
     "/messages: memory per stored event",
+    "soak: RSS at 25 / 50 / 75 / 100% of 2,000 sends with a pusher",
+    "soak: events let go by the room's limit",
     "/keys/query: latency p50 / p99, 100 users x 5 devices",
     "/keys/claim (5 devices a request): req/s at 32 connections",
     "record: req/s",
