@@ -3,9 +3,11 @@ same recording as reading the whole document gives, with every problem still pla
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -14,6 +16,7 @@ from mockmx.record import RecordingError, layout, load_recording_text
 from mockmx.record.layout import LazyBody
 from mockmx.record.model import Message
 from mockmx.record.writer import HEADER_COMMENT, dump_yaml, flow_end
+from mockmx.replay import create_replay_app
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = {"mockmx_recording": 1, "started_at": "2026-01-01T00:00:00.000Z", "upstreams": {"client": "http://hs"}}
@@ -129,3 +132,18 @@ def test_a_problem_in_a_late_flow_names_its_line(old: str, new: str, problem: st
 def test_a_file_laid_out_otherwise_is_read_whole(text: str) -> None:
     cut = layout.split(text, "<t>")
     assert cut is None or not cut[1]
+
+
+def test_a_replay_answers_a_broken_body_with_where_it_is_broken() -> None:
+    text = recorded(answer(body={"a": {"b": [1, 2]}})).replace("      - 1\n", "      - [1\n")
+    app = create_replay_app(load_recording_text(text, "broken.yaml"))
+
+    async def get() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://replay") as client:
+            return await client.get("/_matrix/client/v3/x/1")
+
+    r = asyncio.run(get())
+    assert r.status_code == 500, r.text
+    assert r.json()["errcode"] == "M_UNKNOWN"
+    assert "the recording cannot answer this request: broken.yaml:" in r.json()["error"], r.text
+    assert "YAML syntax error" in r.json()["error"], r.text

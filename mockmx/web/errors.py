@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
 from mockmx.errors import Codes, MatrixError
+from mockmx.problems import RecordingError
 from mockmx.web.allow import allowed_methods
 
 log = logging.getLogger("mockmx")
@@ -44,15 +45,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(MatrixError(exc.status_code, exc.detail, Codes.UNKNOWN), exc.headers)
 
 
+async def _recording_error(request: Request, exc: Exception) -> Response:
+    # A replayed recording broken where loading it did not look: a response body is read when it is served.
+    assert isinstance(exc, RecordingError)
+    log.error("%s %s: the recording cannot answer: %s", request.method, request.url.path, exc)
+    return render(MatrixError(500, f"mockmx replay: the recording cannot answer this request: {exc}", Codes.UNKNOWN))
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # A bug in mockmx, never the client's input: answer as Synapse does, and keep the traceback in the log only.
     log.exception("internal error on %s %s", request.method, request.url.path)
     return render(MatrixError(500, "Internal server error", Codes.UNKNOWN))
 
 
-# For `Starlette(exception_handlers=...)`: Matrix errors as raised, routing misses, and bugs.
+# For `Starlette(exception_handlers=...)`: Matrix errors as raised, routing misses, broken recordings, and bugs.
 EXCEPTION_HANDLERS: Mapping[type[Exception], ExceptionHandler] = {
     MatrixError: _matrix_error,
     HTTPException: _http_error,
+    RecordingError: _recording_error,
     Exception: _server_error,
 }
