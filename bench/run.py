@@ -619,11 +619,13 @@ NOTES = [
     "0.97 (0.91 to 0.94 with five rounds): the goal is met by a small margin. Profiled after the change, "
     "mockmx's own hooks are about 3% of the proxy's CPU; the rest of the gap is the writer's CPU and disk on the "
     "same two cores.",
-    "Loading a recording: libyaml composes the file into nodes with Python's garbage collector paused (the "
-    "nodes hold no cycles, but a 10,000-flow file makes 1.2 million of them, which the collector used to walk "
-    "again and again: most of a 3 s load), plain data is built straight from the nodes, and jsonschema_rs checks "
-    "it; a file that fails is composed again only to place its problems. create_replay_app then indexes every "
-    "flow (about 0.2 s of the load at 10,000 flows).",
+    "Loading a recording: a file in the recorder's layout is cut into its flows by regular expressions "
+    "(mockmx/record/layout.py); each response body stays text until it is served, and the rest of each flow is "
+    "read line by line as PyYAML reads the recorder's block style (blockyaml.py), with the garbage collector "
+    "paused, then checked by jsonschema_rs; a flow in other YAML is read by libyaml, a file laid out otherwise "
+    "is composed whole. A problem composes only its flow to be placed. Composing the whole file took the "
+    "realistic 50,000-flow recording 23 s and a 2.8 GiB peak. create_replay_app then indexes every flow: at "
+    "50,000 flows about 1.6 s of the load, half of it garbage collection over the loaded flows.",
     "Synapse (reference): the same room send and send-to-device load at the same connections, one run after a "
     "1 s warm-up, against Synapse from .venv-synapse as the test suite runs it (SQLite, one process, rate limits "
     "raised). In those rows the limit column is Synapse and the ratio is mockmx's throughput over Synapse's. No "
