@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import os
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCKS = ("record.lock", "test.lock")
 
 
+@functools.cache
 def _dev() -> ModuleType:
+    """dev.py, whose LOCK_PYTHONS and find_python say which Pythons the locks serve and where they are."""
     spec = importlib.util.spec_from_file_location("mockmx_dev", ROOT / "dev.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
