@@ -36,6 +36,9 @@ _LINE = re.compile(
 # What PyYAML reads as printable (yaml.reader.Reader.NON_PRINTABLE), less the line breaks and tabs.
 _NOT_PRINTABLE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MISSING = object()
+_NEW_MAP = object()
+_NEW_LIST = object()
+_Entry = tuple[int, str, Any, str, Any]  # column, kind ("-", ":" or ""), key, the rest of the line, its value
 _SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
 _FIRST_UNSAFE = frozenset("'\"#&*!|>%@`[]{},")
 
@@ -46,7 +49,7 @@ class BlockReader:
     def __init__(self) -> None:
         self._resolver = yaml.SafeLoader("")
         self._scalars: dict[str, Any] = {}
-        self._lines: dict[str, tuple[int, str, Any, str]] = {}
+        self._lines: dict[str, _Entry] = {}
 
     def read(self, lines: list[str]) -> Any:
         """The data of `lines` (one YAML node, without line ends; blank and comment lines already left out)."""
@@ -58,7 +61,7 @@ class BlockReader:
             raise NotPlain
         return value
 
-    def _split(self, line: str) -> tuple[int, str, Any, str]:
+    def _split(self, line: str) -> _Entry:
         """(column, kind, key, rest): kind "-" for an item marker, ":" for a key, "" for a bare scalar."""
         split = self._lines.get(line)
         if split is not None:
@@ -68,7 +71,7 @@ class BlockReader:
             self._lines[line] = split
         return split
 
-    def _split_new(self, line: str) -> tuple[int, str, Any, str]:
+    def _split_new(self, line: str) -> _Entry:
         if "\t" in line or _NOT_PRINTABLE.search(line):  # libyaml refuses the one, and says where
             raise NotPlain
         match = _LINE.fullmatch(line)
@@ -77,12 +80,14 @@ class BlockReader:
         column = len(match["indent"])
         rest = match["rest"].rstrip(" ")
         if match["dash"] is not None:
-            return (column, "-", None, rest)
+            return (column, "-", None, rest, None)
         if match["key"] is not None:
-            return (column, ":", self.scalar(match["key"]), rest)
-        return (column, "", None, rest)
+            # The value too, once for every line that repeats it; `{}` and `[]` are made anew at each use.
+            value = _NEW_MAP if rest == "{}" else _NEW_LIST if rest == "[]" else self.scalar(rest) if rest else None
+            return (column, ":", self.scalar(match["key"]), rest, value)
+        return (column, "", None, rest, None)
 
-    def _node(self, entries: list[tuple[int, str, Any, str]], index: int, column: int) -> tuple[Any, int]:
+    def _node(self, entries: list[_Entry], index: int, column: int) -> tuple[Any, int]:
         """The node whose first line is `entries[index]`, at `column`; and the index after it."""
         first = entries[index]
         if first[0] != column:
@@ -95,7 +100,7 @@ class BlockReader:
             raise NotPlain  # a multi-line plain scalar
         return self.scalar(first[3]), index + 1
 
-    def _sequence(self, entries: list[tuple[int, str, Any, str]], index: int, column: int) -> tuple[list[Any], int]:
+    def _sequence(self, entries: list[_Entry], index: int, column: int) -> tuple[list[Any], int]:
         items: list[Any] = []
         while index < len(entries) and entries[index][0] == column and entries[index][1] == "-":
             rest = entries[index][3]
@@ -111,24 +116,25 @@ class BlockReader:
             raise NotPlain
         return items, index
 
-    def _mapping(self, entries: list[tuple[int, str, Any, str]], index: int, column: int) -> tuple[dict[Any, Any], int]:
+    def _mapping(self, entries: list[_Entry], index: int, column: int) -> tuple[dict[Any, Any], int]:
         mapping: dict[Any, Any] = {}
-        while index < len(entries) and entries[index][0] == column and entries[index][1] == ":":
-            _, _, key, rest = entries[index]
+        end = len(entries)
+        while index < end:
+            _, kind, key, rest, value = entries[index]
+            if entries[index][0] != column or kind != ":":
+                break
             index += 1
             if rest:
-                value = self.scalar(rest)
-            elif index < len(entries) and entries[index][0] > column:
+                if value is _NEW_MAP:
+                    value = {}
+                elif value is _NEW_LIST:
+                    value = []
+            elif index < end and entries[index][0] > column:
                 value, index = self._node(entries, index, entries[index][0])
-            elif index < len(entries) and entries[index][0] == column and entries[index][1] == "-":
+            elif index < end and entries[index][0] == column and entries[index][1] == "-":
                 value, index = self._sequence(entries, index, column)  # a sequence under a key, not indented
-            else:
-                value = None
-            try:
-                mapping[key] = value
-            except TypeError:
-                raise NotPlain from None
-        if index < len(entries) and entries[index][0] > column:
+            mapping[key] = value  # keys are scalars, all hashable
+        if index < end and entries[index][0] > column:
             raise NotPlain
         return mapping, index
 
