@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from mockmx.api.request import authenticate, homeserver, query_bool, query_timeout_ms, read_json_object
 from mockmx.errors import Codes, MatrixError
+from mockmx.homeserver.filter_definition import check_filter
 from mockmx.homeserver.notifier import long_poll
 from mockmx.homeserver.server import Homeserver
 from mockmx.homeserver.sync import DEFAULT_TIMELINE_LIMIT, sync_response
@@ -106,6 +107,7 @@ async def create_filter(request: Request) -> Response:
     if user_id != session.user_id:
         raise MatrixError(403, "Cannot create filters for other users", Codes.FORBIDDEN)
     definition = await read_json_object(request)
+    check_filter(definition)
     hs = homeserver(request)
     filter_id = str(len(hs.filters))
     hs.filters[(session.user_id, filter_id)] = definition

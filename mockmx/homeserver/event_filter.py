@@ -12,8 +12,8 @@ from mockmx.web import json_gate
 if TYPE_CHECKING:
     from mockmx.homeserver.rooms import Event
 
-_LISTS = ("types", "not_types", "senders", "not_senders", "rooms", "not_rooms")
-_BOOLEANS = ("contains_url", "lazy_load_members", "include_redundant_members", "unread_thread_notifications")
+LIST_FIELDS = ("types", "not_types", "senders", "not_senders", "rooms", "not_rooms")
+BOOLEAN_FIELDS = ("contains_url", "lazy_load_members", "include_redundant_members", "unread_thread_notifications")
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,11 @@ def parse_room_event_filter(raw: str | None) -> RoomEventFilter:
 
 def room_event_filter(definition: dict[str, Any]) -> RoomEventFilter:
     """The filter a decoded `RoomEventFilter` object describes; 400 M_BAD_JSON for ill-typed fields."""
-    for key in _LISTS:
+    for key in LIST_FIELDS:
         value = definition.get(key)
         if value is not None and (not isinstance(value, list) or not all(isinstance(item, str) for item in value)):
             raise MatrixError(400, f"Filter field {key!r} must be a list of strings", Codes.BAD_JSON)
-    for key in _BOOLEANS:
+    for key in BOOLEAN_FIELDS:
         if definition.get(key) is not None and not isinstance(definition[key], bool):
             raise MatrixError(400, f"Filter field {key!r} must be a boolean", Codes.BAD_JSON)
     not_types = definition.get("not_types")
