@@ -13,7 +13,9 @@ the test process, whose objects are not the mock's to freeze.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -32,3 +34,19 @@ def stop_freezing() -> None:
 def _after_collection(phase: str, info: dict[str, Any]) -> None:
     if phase == "stop" and info["generation"] == 2:
         gc.freeze()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off, and back as it was after."""
+    # A 10,000-flow recording composes into 1.2 million nodes and marks, none of them in a cycle: the cyclic
+    # collector finds nothing in them, but walks them all again and again as they pile up, which made it
+    # 1.4 s of a 2.8 s load.
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -7,15 +7,15 @@ a timestamp, an explicit tag) goes through PyYAML's own constructor instead, so 
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["Loader", "gc_paused", "load_yaml"]
+from mockmx.collection import gc_paused
+
+__all__ = ["Loader", "load_yaml"]
 
 Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -32,22 +32,6 @@ def load_yaml(text: str) -> Any:
             return _construct(loader)  # the node tree is gone when this returns, before the collector is back
     finally:
         loader.dispose()
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off, and back as it was after."""
-    # A 10,000-flow recording composes into 1.2 million nodes and marks, none of them in a cycle: the cyclic
-    # collector finds nothing in them, but walks them all again and again as they pile up, which made it
-    # 1.4 s of a 2.8 s load.
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _NotPlain(Exception):

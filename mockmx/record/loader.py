@@ -13,11 +13,12 @@ import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
+from mockmx.collection import gc_paused
 from mockmx.jsonpath import JsonPath, render_path
 from mockmx.problems import Problem, RecordingError
 from mockmx.record import layout
 from mockmx.record.blockyaml import BlockReader, NotPlain
-from mockmx.record.fastyaml import Loader, gc_paused, load_yaml
+from mockmx.record.fastyaml import Loader, load_yaml
 from mockmx.record.layout import FlowText, LazyBody
 from mockmx.record.model import Flow, Leg, Links, Recording, Request, Response, Secrets
 from mockmx.record.writer import WRITER_LINE

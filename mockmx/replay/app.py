@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from mockmx.api.inspector import replay_flows
 from mockmx.api.inspector_routes import COMMON_ROUTES
+from mockmx.collection import gc_paused
 from mockmx.control.middleware import ControlMiddleware
 from mockmx.errors import Codes, MatrixError
 from mockmx.hosting import attach
@@ -79,7 +80,9 @@ def create_replay_app(
 
     def start() -> Replayer:
         state = ReplayState(loaded, strict=strict, unmatched=policy, push_to=push_to)
-        return Replayer(loaded, state=state, push_to=push_to, tokens=tokens)
+        # An index of every recorded request, with no cycles in it: the collector would walk it all for nothing.
+        with gc_paused():
+            return Replayer(loaded, state=state, push_to=push_to, tokens=tokens)
 
     replayer = start()  # once here, so that a wrong declared token stops the app from being made
     extension = None
