@@ -11,9 +11,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.control_params import controlled
 from mockmx.api.request import read_body, world
 from mockmx.control.changes import Topic
+from mockmx.control.params import controlled
 from mockmx.errors import Codes, MatrixError
 from mockmx.hosting import hosted_as
 from mockmx.problems import ScenarioError

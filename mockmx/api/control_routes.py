@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from mockmx.api import control, journals, retention
-from mockmx.api.inspector_routes import COMMON_ROUTES
+from mockmx.control.routes import COMMON_ROUTES
 
 MOCK_CONTROL_ROUTES = [
     Route("/_mockmx/reset", control.reset, methods=["POST"]),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.control_params import controlled, known_filters, waiting
 from mockmx.api.request import header, read_json_object, world
 from mockmx.control.changes import matching, wait_until
+from mockmx.control.params import controlled, known_filters, waiting
 from mockmx.push.gateway import FILTERS, Gateway, Notification
 from mockmx.push.validate import validate_notification
 from mockmx.web import json_gate

@@ -8,9 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.control_params import controlled, known_filters, waiting
 from mockmx.api.request import world
 from mockmx.control.changes import matching, wait_until
+from mockmx.control.params import controlled, known_filters, waiting
 from mockmx.control.to_device_log import FILTERS as TO_DEVICE_FILTERS
 from mockmx.control.to_device_log import by_device
 from mockmx.homeserver.rooms import Event, Room

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mockmx.api.inspector import replay_flows
-from mockmx.api.inspector_routes import COMMON_ROUTES
 from mockmx.collection import gc_paused
+from mockmx.control.inspector import replay_flows
 from mockmx.control.middleware import ControlMiddleware
+from mockmx.control.routes import COMMON_ROUTES
 from mockmx.errors import Codes, MatrixError
 from mockmx.hosting import attach
 from mockmx.record import Recording, load_recording

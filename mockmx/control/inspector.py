@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from mockmx import __version__
-from mockmx.api.control_params import controlled
 from mockmx.control.gate import COOKIE, QUERY
+from mockmx.control.params import controlled
 from mockmx.hosting import hosted_by
 
 KEEP_ALIVE_SECONDS = 15.0

@@ -8,9 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.control_params import controlled, known_filters, query_int, waiting
 from mockmx.control.changes import matching, wait_until
 from mockmx.control.journal import FILTERS
+from mockmx.control.params import controlled, known_filters, query_int, waiting
 from mockmx.errors import Codes, MatrixError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from mockmx.api import inspector, request_journal
+from mockmx.control import inspector, request_journal
 
 # Served by both: the page, its event stream and what it reads first, and the request journal.
 COMMON_ROUTES = [
