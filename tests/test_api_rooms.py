@@ -147,7 +147,7 @@ def test_create_room_errors(shared_alice: httpx.Client, body: dict[str, Any], er
 
 
 def test_a_guest_cannot_create_rooms(mock: LiveServer) -> None:
-    guest = httpx.post(mock.url + "/_matrix/client/v3/register", params={"kind": "guest"})
+    guest = httpx.post(mock.url + "/_matrix/client/v3/register", params={"kind": "guest"}, json={})
     assert guest.status_code == 200, guest.text
     with mock.client(guest.json()["access_token"]) as client:
         assert_error(client.post(CREATE, json={}), 403, "M_GUEST_ACCESS_FORBIDDEN")

@@ -185,8 +185,8 @@ def test_guest_registration_gives_a_guest(shared: LiveServer, anon: httpx.Client
 
 
 def test_two_guests_are_different_users(anon: httpx.Client) -> None:
-    first = anon.post("/_matrix/client/v3/register", params={"kind": "guest"})
-    second = anon.post("/_matrix/client/v3/register", params={"kind": "guest"})
+    first = anon.post("/_matrix/client/v3/register", params={"kind": "guest"}, json={})
+    second = anon.post("/_matrix/client/v3/register", params={"kind": "guest"}, json={})
     assert first.status_code == 200, first.text
     assert second.status_code == 200, second.text
     assert first.json()["user_id"] != second.json()["user_id"]
@@ -198,6 +198,6 @@ def test_register_of_an_unknown_kind_is_refused(anon: httpx.Client) -> None:
 
 
 def test_a_guest_cannot_log_in_with_a_password(anon: httpx.Client) -> None:
-    guest = anon.post("/_matrix/client/v3/register", params={"kind": "guest"}).json()
+    guest = anon.post("/_matrix/client/v3/register", params={"kind": "guest"}, json={}).json()
     r = anon.post(LOGIN, json=password_login(guest["user_id"], ""))
     assert_error(r, 403, "M_FORBIDDEN")
