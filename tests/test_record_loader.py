@@ -174,3 +174,25 @@ def test_loading_leaves_the_garbage_collector_as_it_found_it(enabled: bool, text
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+def test_an_alias_bomb_is_refused_at_its_line_before_anything_expands() -> None:
+    lines = ["mockmx_recording: 1", "started_at: '2025-06-01T09:30:00.000Z'", "upstreams: {client: 'http://h'}"]
+    lines.append("bomb: &a0 [x, x, x, x, x, x, x, x, x, x]")
+    for level in range(1, 10):  # nine levels of ten aliases each: 10**10 strings once expanded
+        lines.append(f"b{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    lines.append("flows: []")
+    with pytest.raises(RecordingError) as caught:
+        load_recording_text("\n".join(lines) + "\n", "bomb.yaml")
+    [problem] = caught.value.problems
+    assert (problem.source, problem.line) == ("bomb.yaml", 5)
+    assert "more than 8 YAML aliases: mockmx record writes none" in problem.message
+
+
+def test_a_few_aliases_are_a_hand_edited_file_s_right() -> None:
+    recording = load_recording_text(
+        "mockmx_recording: 1\nstarted_at: '2025-06-01T09:30:00.000Z'\nupstreams: {client: &u 'http://h', push: *u}\n"
+        "flows: []\n",
+        "few.yaml",
+    )
+    assert recording.upstreams == {"client": "http://h", "push": "http://h"}

@@ -64,8 +64,15 @@ def load_recording_text(text: str, source: str = "<string>") -> Recording:
         )
 
 
+# The recorder writes no YAML aliases. A hand-edited file may use a few; many are a "billion laughs": a small file
+# whose aliases of aliases become gigabytes once replay serves what they stand for.
+ALIAS_BUDGET = 8
+
+
 def _yaml(text: str, source: str, first_line: int = 1) -> Any:
     """The data in `text`, which starts at line `first_line` of `source`."""
+    if "*" in text:
+        _check_aliases(text, source, first_line)
     try:
         return load_yaml(text)
     except yaml.MarkedYAMLError as exc:
@@ -75,6 +82,23 @@ def _yaml(text: str, source: str, first_line: int = 1) -> Any:
         raise RecordingError([Problem(source, line, column, f"YAML syntax error: {problem}")]) from exc
     except yaml.YAMLError as exc:
         raise RecordingError([Problem(source, first_line, 1, f"YAML error: {exc}")]) from exc
+
+
+def _check_aliases(text: str, source: str, first_line: int) -> None:
+    """A RecordingError at the first alias past the budget; a YAML error is left for the loading to report."""
+    aliases = 0
+    try:
+        for event in yaml.parse(text, Loader=Loader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > ALIAS_BUDGET:
+                    mark = event.start_mark
+                    line, column = (mark.line + first_line, mark.column + 1) if mark else (first_line, 1)
+                    message = f"more than {ALIAS_BUDGET} YAML aliases: mockmx record writes none, and replay would "
+                    message += "expand each one"
+                    raise RecordingError([Problem(source, line, column, message)])
+    except yaml.YAMLError:
+        return
 
 
 def _read_cut(text: str, source: str, header: str, cut: list[FlowText]) -> tuple[Any, list[FlowText]]:
