@@ -196,3 +196,13 @@ def test_a_few_aliases_are_a_hand_edited_file_s_right() -> None:
         "few.yaml",
     )
     assert recording.upstreams == {"client": "http://h", "push": "http://h"}
+
+
+def test_bytes_that_are_not_utf_8_are_reported_at_their_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"mockmx_recording: 1\nstarted_at: 'x'\nupstreams: {client: 'caf\xe9'}\nflows: []\n")
+    with pytest.raises(RecordingError) as caught:
+        load_recording(path)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.column) == (3, 25)
+    assert problem.message.startswith("not UTF-8 text")

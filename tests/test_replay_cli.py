@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from mockmx.cli import main
-from mockmx.record import load_recording
+from mockmx.record import load_recording, load_recording_text
+from mockmx.replay.command import banner
+from mockmx.replay.state import ReplayState
 from tests.conftest import LiveServer
 from tests.test_replay_app import ALICE_LOGIN, CS, EXAMPLE, ROOT
 
@@ -157,3 +159,12 @@ def test_push_to_re_sends_the_notifications_that_followed_a_replayed_request(
     output, _ = process.communicate(timeout=15)
     assert process.returncode == 0, output
     assert f"re-sent 1 notification to {mock.url}; 0 answered otherwise" in output
+
+
+def test_the_banner_says_when_a_torn_last_flow_was_left_out() -> None:
+    whole = EXAMPLE.read_text()
+    torn = load_recording_text(whole + "- id: 99\n  leg: client\n  at: 9.0\n  request:\n    meth", "torn.yaml")
+    line = whole.count("\n") + 1
+    text = banner(torn, "http://127.0.0.1:8008", ReplayState(torn))
+    assert f"left out: the flow from line {line} on, cut short by a kill while it was written" in text
+    assert "left out" not in banner(load_recording(EXAMPLE), "http://127.0.0.1:8008", ReplayState(torn))

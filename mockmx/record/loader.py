@@ -30,12 +30,16 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
     """Load a recording file and check it against the format's JSON Schema."""
     source = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
+        with open(path, "rb") as file:
+            raw = file.read()
     except OSError as exc:
         raise RecordingError([Problem(source, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from exc
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RecordingError([Problem(source, 1, 1, f"not UTF-8 text: {exc.reason}")]) from exc
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RecordingError([Problem(source, line, column, f"not UTF-8 text: {exc.reason}")]) from None
     return load_recording_text(text, source)
 
 

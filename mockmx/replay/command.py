@@ -147,6 +147,10 @@ def banner(
     lines.append(f"  unmatched requests: {_POLICIES[state.unmatched].format(upstream=upstream)}{strict}")
     if record_new is not None:
         lines.append(f"  new flows: appended to a copy of the recording, {record_new}")
+    if recording.torn_tail is not None:
+        lines.append(
+            f"  left out: the flow from line {recording.torn_tail} on, cut short by a kill while it was written"
+        )
     lines.append(f"  what was replayed: {url}/_mockmx/replay")
     lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)
