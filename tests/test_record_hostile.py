@@ -7,8 +7,9 @@ import base64
 
 import pytest
 
-from mockmx.record.entry import body_fields
+from mockmx.record.entry import body_fields, wire_text
 from mockmx.record.redact import Redactor
+from mockmx.record.writer import dump_yaml
 
 
 @pytest.mark.parametrize(
@@ -68,3 +69,10 @@ def test_json_nested_deeper_than_a_recording_walks_is_kept_as_text() -> None:
     raw = b'{"a":' * 500 + b"1" + b"}" * 500
     assert body_fields(raw, "application/json") == {"text": raw.decode()}
     assert "body" in body_fields(b'{"a":' * 50 + b"1" + b"}" * 50, "application/json")
+
+
+def test_bytes_that_are_not_utf8_in_a_path_query_or_header_are_kept_as_percent_escapes() -> None:
+    read_by_mitmproxy = b"/x\xff?a=\xed\xa0\x80".decode("utf-8", "surrogateescape")
+    assert wire_text(read_by_mitmproxy) == "/x%FF?a=%ED%A0%80"
+    assert wire_text("caf\u00e9 \U0001f600") == "caf\u00e9 \U0001f600"  # text that is UTF-8 stays as it is
+    dump_yaml([{"query": {"a": wire_text(read_by_mitmproxy)}}]).encode("utf-8")  # and the writer can write it

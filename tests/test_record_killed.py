@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -38,6 +39,8 @@ SECRETS = [
     "regtok-5ecret",
     "hunter2-reg",
     "hunter2-deep",
+    "query-5ecret",
+    "path-5ecret",
 ]
 
 
@@ -75,6 +78,8 @@ HOSTILE = [
         b'{"auth":{"type":"m.login.registration_token","token":"regtok-5ecret"},"password":"hunter2-reg","n":1e400}',
     ),
     Hostile("POST", f"{CS}/login", LOGIN + b'"password":"alice-pass"}'),  # a real login: a real token comes back
+    Hostile("GET", f"{CS}/account/whoami?access_token=%ff%fequery-5ecret&user_id=%ed%a0%80", b""),
+    Hostile("GET", f"{CS}/rooms/%ff%fe/state?password=path-5ecret", b""),
     Hostile("POST", NOTIFY, b'{"notification":{"devices":[{"app_id":"a","pushkey":"p"}],"s":"\\udc00"}}', push=True),
     Hostile("POST", NOTIFY, b'{"notification":{"devices":[{"app_id":"a","pushkey":"p"}],"n":-1e400}}', push=True),
 ]
@@ -114,7 +119,7 @@ def send_until_killed(recorder: RecorderProcess, order: list[Hostile], answered:
                 return tokens  # the recorder was killed under this request
             if r.status_code == 200 and "access_token" in r.text:
                 tokens.append(r.json()["access_token"])
-            answered.append(Answered(request.push, request.method, path, r.status_code))
+            answered.append(Answered(request.push, request.method, _path(path), r.status_code))
     return tokens
 
 
@@ -139,7 +144,7 @@ def test_a_recorder_killed_at_any_moment_keeps_every_answered_flow_and_no_secret
 
     recording = load_recording(recorder.out)
     recorded = [
-        Answered(flow.leg == "push", flow.request.method, flow.request.path, flow.response.status)
+        Answered(flow.leg == "push", flow.request.method, _path(flow.request.path), flow.response.status)
         for flow in recording.flows
         if flow.response is not None
     ]
@@ -156,6 +161,12 @@ def test_a_recorder_killed_at_any_moment_keeps_every_answered_flow_and_no_secret
     for secret in [*SECRETS, *tokens]:
         for where in (text, *bodies):
             assert secret.encode() not in where, f"{secret!r} is in the recording"
+
+
+def _path(sent: str) -> str:
+    """The path part, percent-escapes read, so that the path sent and the one recorded compare whatever the case of
+    their escapes (the recording keeps the query apart)."""
+    return unquote(sent.split("?", 1)[0])
 
 
 def _not_in_order(answered: list[Answered], recorded: list[Answered]) -> list[Answered]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from mitmproxy import http
 
-from mockmx.record.entry import MultiMap, body_fields, kept_headers, multimap, seconds
+from mockmx.record.entry import MultiMap, body_fields, kept_headers, multimap, seconds, wire_text
 from mockmx.record.model import Leg
 
 
@@ -20,8 +21,8 @@ def capture(flow: http.HTTPFlow, *, flow_id: int, leg: Leg, started: float) -> d
         entry["took"] = seconds(response.timestamp_end - request.timestamp_start)
     entry["request"] = {
         "method": request.method,
-        "path": urlsplit(request.path).path or "/",
-        **({"query": query} if (query := multimap(request.query.fields)) else {}),
+        "path": wire_text(urlsplit(request.path).path) or "/",
+        **({"query": query} if (query := multimap(_texts(request.query.fields))) else {}),
         "headers": headers(request.headers),
         **body(request),
     }
@@ -49,4 +50,8 @@ def body(message: http.Message) -> dict[str, Any]:
 
 
 def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")  # as mitmproxy's Headers decode them
+    return wire_text(raw.decode("utf-8", "surrogateescape"))  # decoded as mitmproxy's Headers decode them
+
+
+def _texts(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    return ((wire_text(name), wire_text(value)) for name, value in pairs)

@@ -7,6 +7,7 @@ the homeserver), and by replay to read a live body as the recorder would have re
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ MultiMap = dict[str, str | list[str]]
 # JSON nested deeper is kept as text: redacting, linking and writing it as YAML all walk it by recursion, and 900
 # levels (a hostile body that parses) would stop the recorder. No server answers with a tenth of this.
 MAX_DEPTH = 100
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def kept_headers(pairs: Iterable[tuple[str, str]]) -> MultiMap:
@@ -65,6 +67,15 @@ def _nested_deeper(value: Any, limit: int) -> bool:
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
     return False
+
+
+def wire_text(text: str) -> str:
+    """`text` as a recording can hold it: mitmproxy reads bytes that are not UTF-8 in a path, a query or a header as
+    lone surrogates (surrogateescape), which no UTF-8 file can hold and which would stop the writer; each becomes
+    the percent-escape of its byte, as it was on the wire."""
+    if not _ESCAPED_BYTE.search(text):
+        return text
+    return _ESCAPED_BYTE.sub(lambda m: f"%{ord(m[0]) - 0xDC00:02X}", text)
 
 
 def multimap(pairs: Iterable[tuple[str, str]]) -> MultiMap:
