@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -75,15 +76,97 @@ def evaluate(
     ordered: list[tuple[str, Rule]], context: EventContext, user_id: str, display_name: str | None
 ) -> Decision | None:
     """The first enabled rule of `ordered` (kind, rule) that matches, as a Decision; None when none does."""
-    for kind, rule in ordered:
+    return evaluate_compiled(compile_rules(ordered), context, display_name)
+
+
+# A rule's conditions, made once into a test of an event (`rule_matches`, with the keys split and the globs
+# compiled): every event is tested against every member's rules, so what can be done ahead of time is.
+Predicate = Callable[[EventContext, "str | None"], bool]
+
+
+def compile_rules(ordered: list[tuple[str, Rule]]) -> list[tuple[Rule, Predicate]]:
+    """`ordered` (kind, rule), each rule with the test of its conditions; `enabled` and the actions are read from
+    the rule when it is tried, as they change in place."""
+    return [(rule, compile_rule(kind, rule)) for kind, rule in ordered]
+
+
+def evaluate_compiled(
+    compiled: list[tuple[Rule, Predicate]], context: EventContext, display_name: str | None
+) -> Decision | None:
+    """`evaluate`, for rules `compile_rules` made."""
+    has_mentions = context.has_mentions
+    for rule, matches in compiled:
         if not rule.get("enabled", True):
             continue
-        if rule["rule_id"] in LEGACY_MENTION_RULES and rule.get("default") and context.has_mentions:
+        if has_mentions and rule["rule_id"] in LEGACY_MENTION_RULES and rule.get("default"):
             continue
-        if rule_matches(kind, rule, context, display_name):
+        if matches(context, display_name):
             actions = [action for action in rule.get("actions", []) if action not in LEGACY_ACTIONS]
             return Decision(rule["rule_id"], actions)
     return None
+
+
+def compile_rule(kind: str, rule: Rule) -> Predicate:
+    """The test `rule_matches(kind, rule, ...)` makes, made once."""
+    if kind in ("room", "sender"):
+        key, rule_id = ("room_id" if kind == "room" else "sender"), rule["rule_id"]
+        return lambda context, display_name: bool(context.event.get(key) == rule_id)
+    if kind == "content":
+        pattern = rule.get("pattern")
+        if not isinstance(pattern, str):
+            return _never
+        return _compiled_event_match("content.body", pattern)
+    tests = [_compile_condition(condition) for condition in rule.get("conditions", [])]
+    if any(test is _never for test in tests):
+        return _never
+    if len(tests) == 1:
+        return tests[0]
+    return lambda context, display_name: all(test(context, display_name) for test in tests)
+
+
+def _never(context: EventContext, display_name: str | None) -> bool:
+    return False
+
+
+def _compile_condition(condition: Any) -> Predicate:
+    """`condition_matches(condition, ...)`, made once; an unknown or malformed condition never matches."""
+    if not isinstance(condition, dict):
+        return _never
+    kind, key = condition.get("kind"), condition.get("key")
+    if kind == "event_match":
+        pattern = condition.get("pattern")
+        if not isinstance(key, str) or not isinstance(pattern, str):
+            return _never
+        return _compiled_event_match(key, pattern)
+    if kind in ("event_property_is", "event_property_contains"):
+        if not isinstance(key, str) or "value" not in condition:
+            return _never
+        parts, wanted = _parts(key), condition["value"]
+        if kind == "event_property_is":
+            return lambda context, display_name: (
+                _is_scalar(found := _lookup(context.event, parts)) and _same_value(found, wanted)
+            )
+        return lambda context, display_name: (
+            isinstance(found := _lookup(context.event, parts), list)
+            and any(_is_scalar(item) and _same_value(item, wanted) for item in found)
+        )
+    if kind in ("contains_display_name", "room_member_count", "sender_notification_permission"):
+        # These look at the context more than at the condition: done as they always were.
+        return lambda context, display_name: condition_matches(condition, context, display_name)
+    return _never
+
+
+def _compiled_event_match(key: str, pattern: str) -> Predicate:
+    parts = _parts(key)
+    if key == "content.body":
+        search = _word_pattern(_glob(pattern)).search
+        return lambda context, display_name: (
+            isinstance(value := _lookup(context.event, parts), str) and (search(value) is not None)
+        )
+    fullmatch = _whole_match(pattern).fullmatch
+    return lambda context, display_name: (
+        isinstance(value := _lookup(context.event, parts), str) and (fullmatch(value) is not None)
+    )
 
 
 def rule_matches(kind: str, rule: Rule, context: EventContext, display_name: str | None) -> bool:
@@ -166,8 +249,12 @@ def _parts(key: str) -> tuple[str, ...]:
 
 def lookup(event: JsonDict, key: str) -> Any:
     """The event's property at the dotted `key`; `_MISSING` (never a JSON value) when there is none."""
+    return _lookup(event, _parts(key))
+
+
+def _lookup(event: JsonDict, parts: tuple[str, ...]) -> Any:
     value: Any = event
-    for part in _parts(key):
+    for part in parts:
         if not isinstance(value, dict) or part not in value:
             return _MISSING
         value = value[part]

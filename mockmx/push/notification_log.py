@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mockmx.homeserver import power
 from mockmx.homeserver.receipts import MAIN_THREAD
 from mockmx.homeserver.rooms import Event, JsonDict, Room
-from mockmx.push.evaluator import Decision, EventContext, evaluate
+from mockmx.push.evaluator import Decision, EventContext, evaluate_compiled
 from mockmx.scenario.model import UnreadCount
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class NotificationLog:
         rules = self._hs.push_rules
         decisions = []
         for user_id in sorted(targets):
-            decision = evaluate(rules.ordered(user_id), context, user_id, _display_name(room, user_id))
+            decision = evaluate_compiled(rules.compiled(user_id), context, _display_name(room, user_id))
             if decision is not None and decision.notify:
                 decisions.append((user_id, decision))
         return decisions

@@ -15,6 +15,7 @@ from typing import Any
 
 from mockmx.errors import Codes, MatrixError
 from mockmx.push.default_rules import KINDS, Rule, ruleset_for
+from mockmx.push.evaluator import Predicate, compile_rules
 
 ATTRIBUTES = ("enabled", "actions")
 MASTER = ".m.rule.master"
@@ -27,6 +28,7 @@ class _UserRules:
     defaults: dict[str, list[Rule]]  # the server-default rules, with the user's enabled/actions changes applied
     own: dict[str, list[Rule]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
     ordered: list[tuple[str, Rule]] | None = None  # evaluation order, rebuilt after a change
+    compiled: list[tuple[Rule, Predicate]] | None = None  # the same, each with its test, rebuilt with it
 
     def count(self) -> int:
         return sum(len(rules) for rules in self.own.values())
@@ -59,6 +61,13 @@ class PushRules:
                 ordered += [(kind, rule) for rule in defaults if rule["rule_id"] != MASTER]
             rules.ordered = ordered
         return rules.ordered
+
+    def compiled(self, user_id: str) -> list[tuple[Rule, Predicate]]:
+        """`ordered`, each rule with its test made once (evaluator.compile_rules): what events are evaluated with."""
+        rules = self._rules(user_id)
+        if rules.compiled is None or rules.ordered is None:
+            rules.compiled = compile_rules(self.ordered(user_id))
+        return rules.compiled
 
     def get(self, user_id: str, kind: str, rule_id: str) -> Rule:
         """The rule, a copy; 404 M_NOT_FOUND when the user has no such rule."""
@@ -129,9 +138,13 @@ class PushRules:
                 rule["enabled"] = spec["enabled"]
             if "actions" in spec:
                 rule["actions"] = check_actions(spec["actions"])
-        self._rules(user_id).ordered = None
+        self._forget_order(user_id)
 
     # -- inside ---------------------------------------------------------------------------------------------
+
+    def _forget_order(self, user_id: str) -> None:
+        rules = self._rules(user_id)
+        rules.ordered = rules.compiled = None
 
     def _rules(self, user_id: str) -> _UserRules:
         rules = self._users.get(user_id)
@@ -147,7 +160,7 @@ class PushRules:
         raise MatrixError(404, "The push rule was not found.", Codes.NOT_FOUND)
 
     def _changed(self, user_id: str) -> None:
-        self._rules(user_id).ordered = None
+        self._forget_order(user_id)
         self._on_change(user_id)
 
 
