@@ -9,7 +9,16 @@ import pytest
 
 from mockmx.errors import MatrixError
 from mockmx.push.default_rules import KINDS, ruleset_for
-from mockmx.push.evaluator import Decision, EventContext, evaluate, lookup, split_key
+from mockmx.push.evaluator import (
+    Decision,
+    EventContext,
+    compile_rules,
+    evaluate,
+    evaluate_compiled,
+    lookup,
+    rule_matches,
+    split_key,
+)
 from mockmx.push.ruleset import PushRules
 
 BOB = "@bob:localhost"
@@ -247,3 +256,23 @@ def test_before_and_after_place_a_rule_among_the_users_own() -> None:
     with pytest.raises(MatrixError) as refused:
         rules.put(BOB, "content", "e", {"pattern": "e", "actions": []}, before=".m.rule.contains_user_name", after=None)
     assert (refused.value.status, refused.value.errcode) == (400, "M_UNKNOWN")
+
+
+# The long s (U+017F), which the glob's case-blind match takes for an s.
+@pytest.mark.parametrize("event_type", ["m.room.message", "M.Room.Message", "m.room.me\u017f\u017fage", "m.reaction"])
+def test_the_type_shortcut_answers_as_the_conditions_do(event_type: str) -> None:
+    # compile_rules skips a rule whose `type` the event cannot have before testing its conditions; it must never
+    # skip one the conditions would match (the glob is case-blind, and not only for ASCII letters).
+    ordered = PushRules().ordered("@bob:example.org")
+    context = EventContext(
+        {"type": event_type, "sender": "@alice:example.org", "room_id": "!r:example.org", "content": {"body": "hi"}},
+        member_count=3,
+        sender_level=0,
+    )
+    shortcut = evaluate_compiled(compile_rules(ordered), context, "Bob")
+    plain = [
+        rule["rule_id"]
+        for kind, rule in ordered
+        if rule.get("enabled", True) and rule_matches(kind, rule, context, "Bob")
+    ]
+    assert (shortcut.rule_id if shortcut else None) == (plain[0] if plain else None)

@@ -84,18 +84,38 @@ def evaluate(
 Predicate = Callable[[EventContext, "str | None"], bool]
 
 
-def compile_rules(ordered: list[tuple[str, Rule]]) -> list[tuple[Rule, Predicate]]:
-    """`ordered` (kind, rule), each rule with the test of its conditions; `enabled` and the actions are read from
+CompiledRule = tuple[Rule, Predicate, "str | None"]
+
+
+def compile_rules(ordered: list[tuple[str, Rule]]) -> list[CompiledRule]:
+    """`ordered` (kind, rule), each rule with the test of its conditions and the one event type it can match, if
+    it says (most default rules do: tried first, that skips them cheaply); `enabled` and the actions are read from
     the rule when it is tried, as they change in place."""
-    return [(rule, compile_rule(kind, rule)) for kind, rule in ordered]
+    return [(rule, compile_rule(kind, rule), _only_type(kind, rule)) for kind, rule in ordered]
 
 
-def evaluate_compiled(
-    compiled: list[tuple[Rule, Predicate]], context: EventContext, display_name: str | None
-) -> Decision | None:
+def _only_type(kind: str, rule: Rule) -> str | None:
+    """The event type an override or underride rule's `event_match` on `type` requires, when it is plain ASCII (no
+    glob: the match is then equality, the case aside)."""
+    if kind not in ("override", "underride"):
+        return None
+    for condition in rule.get("conditions", []):
+        if isinstance(condition, dict) and condition.get("kind") == "event_match" and condition.get("key") == "type":
+            pattern = condition.get("pattern")
+            if isinstance(pattern, str) and pattern.isascii() and not any(c in pattern for c in "*?"):
+                return pattern.lower()
+    return None
+
+
+def evaluate_compiled(compiled: list[CompiledRule], context: EventContext, display_name: str | None) -> Decision | None:
     """`evaluate`, for rules `compile_rules` made."""
     has_mentions = context.has_mentions
-    for rule, matches in compiled:
+    event_type = context.event.get("type")
+    # ASCII both sides, the case aside, is what the glob's case-blind match comes to (not so for every letter).
+    folded = event_type.lower() if isinstance(event_type, str) and event_type.isascii() else None
+    for rule, matches, only_type in compiled:
+        if only_type is not None and folded is not None and only_type != folded:
+            continue
         if not rule.get("enabled", True):
             continue
         if has_mentions and rule["rule_id"] in LEGACY_MENTION_RULES and rule.get("default"):
