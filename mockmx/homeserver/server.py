@@ -71,7 +71,6 @@ class Homeserver:
         # Push rules decide, as each event arrives, whom it notifies; the log keeps that for pushes and counts.
         self.push_rules = PushRules(on_change=self._push_rules_changed)
         self.notifications = NotificationLog(self)
-        self.listeners.append(self.notifications.on_event)
         for user in scenario.users:
             self.accounts.add_user(user)
             self.push_rules.load(user.user_id, user.push_rules)
@@ -79,6 +78,14 @@ class Homeserver:
                 self.pushers.add(Pusher.from_spec(user.user_id, pusher), append=True)
         for room in scenario.rooms:
             self._build_room(room)
+        # The scenario's rooms are the world as it starts: their messages and invites count as any would, but their
+        # other state events (joins, names, ...), which default rules never notify of, are not evaluated for every
+        # member: a room of 2,000 members would take four million evaluations to build.
+        for room in self.rooms.values():
+            for event in room.timeline:
+                if event.state_key is None or event.content.get("membership") == "invite":
+                    self.notifications.on_event(room, event)
+        self.listeners.append(self.notifications.on_event)
         # Last: the encrypted scenario devices publish their keys into the world built so far.
         self.encrypted_users = EncryptedUsers(self, scenario.users)
 
