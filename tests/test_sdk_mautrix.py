@@ -24,20 +24,10 @@ from mautrix.types import (
 from mockmx.scenario.loader import default_scenario, load_scenario_text
 from tests.conftest import ALICE, ALICE_TOKEN, BOB, LOBBY
 from tests.sdk_outcomes import observed_mock
+from tests.test_sdk_js import BOT_SCENARIO
 
 WAIT = 15.0  # seconds for any one thing to happen
 BOT = "@echobot:localhost"
-BOT_SCENARIO = """
-mockmx: 1
-server_name: localhost
-users:
-  - id: alice
-    password: alice-pass
-    devices: [{id: ALICEDEV, access_token: alice-token}]
-  - id: echobot
-    display_name: Echo bot
-    devices: [{id: ECHOBOT, access_token: echobot-token}]
-"""
 
 
 class Seen:

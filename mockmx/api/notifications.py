@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mockmx.api.pagination import query_limit
 from mockmx.api.request import authenticate_user, homeserver
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.rooms import JsonDict
@@ -16,7 +17,7 @@ MAX_LIMIT = 500  # Synapse's cap
 async def notifications(request: Request) -> Response:
     user_id = authenticate_user(request).user_id
     before = _from_token(request.query_params.get("from"))
-    limit = _limit(request.query_params.get("limit"))
+    limit = query_limit(request, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     only_highlight = request.query_params.get("only") == "highlight"  # other values filter nothing, as in Synapse
     hs = homeserver(request)
     log = hs.notifications
@@ -50,15 +51,3 @@ def _from_token(raw: str | None) -> int | None:
     if not (raw.isascii() and raw.isdigit()):
         raise MatrixError(400, 'Query parameter "from" contains unrecognised token', Codes.INVALID_PARAM)
     return int(raw)
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise MatrixError(400, "Query parameter 'limit' must be an integer", Codes.INVALID_PARAM) from None
-    if limit < 0:
-        raise MatrixError(400, "Query parameter 'limit' must not be negative", Codes.INVALID_PARAM)
-    return min(limit, MAX_LIMIT)

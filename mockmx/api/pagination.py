@@ -25,8 +25,8 @@ def query_direction(request: Request, *, default: Direction | None) -> Direction
         raise MatrixError(400, f"Query parameter 'dir' must be one of [{choices}]", Codes.INVALID_PARAM) from None
 
 
-def query_limit(request: Request, *, default: int) -> int:
-    """`limit`: a non-negative integer, capped at MAX_LIMIT."""
+def query_limit(request: Request, *, default: int, maximum: int = MAX_LIMIT) -> int:
+    """`limit`: a non-negative integer, capped at `maximum`."""
     raw = request.query_params.get("limit")
     if raw is None:
         return default
@@ -36,7 +36,7 @@ def query_limit(request: Request, *, default: int) -> int:
         raise MatrixError(400, "Query parameter 'limit' must be an integer", Codes.INVALID_PARAM) from None
     if value < 0:
         raise MatrixError(400, "Query parameter 'limit' must be 0 or above", Codes.INVALID_PARAM)
-    return min(value, MAX_LIMIT)
+    return min(value, maximum)
 
 
 def query_token(request: Request, name: str) -> StreamToken | None:

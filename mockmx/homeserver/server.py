@@ -81,10 +81,10 @@ class Homeserver:
         # The scenario's rooms are the world as it starts: their messages and invites count as any would, but their
         # other state events (joins, names, ...), which default rules never notify of, are not evaluated for every
         # member: a room of 2,000 members would take four million evaluations to build.
-        for room in self.rooms.values():
-            for event in room.timeline:
-                if event.state_key is None or event.content.get("membership") == "invite":
-                    self.notifications.on_event(room, event)
+        for built in self.rooms.values():
+            for stored in built.timeline:
+                if stored.state_key is None or stored.content.get("membership") == "invite":
+                    self.notifications.on_event(built, stored)
         self.listeners.append(self.notifications.on_event)
         # Last: the encrypted scenario devices publish their keys into the world built so far.
         self.encrypted_users = EncryptedUsers(self, scenario.users)
