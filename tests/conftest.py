@@ -109,6 +109,16 @@ def polling(mock: LiveServer, request: Callable[[], Any], *, waiters: int = 1) -
         yield future
 
 
+def sync(client: httpx.Client, since: str | None = None, **params: Any) -> dict[str, Any]:
+    """`client`'s `/sync` (after `since`, with any other query parameters, such as `timeout`); its body."""
+    if since is not None:
+        params["since"] = since
+    r = client.get("/_matrix/client/v3/sync", params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
 def stream_end(client: httpx.Client) -> str:
     """The event stream's current end, to read only what comes after it."""
     r = client.get("/_matrix/client/v3/events", params={"timeout": 0})

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mockmx.homeserver import account_data
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, sync
 
 V3 = "/_matrix/client/v3"
 
@@ -33,13 +33,6 @@ def get_ok(client: httpx.Client, path: str) -> Any:
     r = client.get(path)
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(f"{V3}/sync", params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def room_account_data(body: dict[str, Any], room_id: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from tests.conftest import (
     LiveServer,
     assert_error,
     polling,
+    sync,
 )
 from tests.e2ee_keys import Device
 
@@ -44,16 +45,6 @@ def claim(client: httpx.Client, wanted: dict[str, dict[str, str]]) -> dict[str, 
     assert r.status_code == 200, r.text
     result: dict[str, Any] = r.json()
     return result
-
-
-def sync(client: httpx.Client, since: str | None = None, timeout: int = 0) -> dict[str, Any]:
-    params: dict[str, Any] = {"timeout": timeout}
-    if since is not None:
-        params["since"] = since
-    r = client.get(f"{V3}/sync", params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def test_upload_answers_counts_and_query_serves_the_device_keys(alice: httpx.Client, bob: httpx.Client) -> None:

@@ -20,6 +20,7 @@ from tests.conftest import (
     LiveServer,
     assert_error,
     send_text,
+    sync,
 )
 
 V3 = "/_matrix/client/v3"
@@ -50,13 +51,6 @@ def page_all(client: httpx.Client, room_id: str = LOBBY, **params: Any) -> list[
 
 def bodies(events: list[dict[str, Any]]) -> list[str]:
     return [event["content"]["body"] for event in events if event["type"] == "m.room.message"]
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(f"{V3}/sync", params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def timeline_filter(limit: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ALICE, BOB, LiveServer, assert_error
+from tests.conftest import ALICE, BOB, LiveServer, assert_error, sync
 
 V3 = "/_matrix/client/v3"
 # carol shares no room with anyone.
@@ -38,13 +38,6 @@ def set_presence(client: httpx.Client, user_id: str, **body: Any) -> None:
 
 def get_presence(client: httpx.Client, user_id: str) -> dict[str, Any]:
     r = client.get(status_path(user_id))
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(f"{V3}/sync", params=params)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body

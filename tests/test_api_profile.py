@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, send_text
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, send_text, sync
 
 V3 = "/_matrix/client/v3"
 AVATAR = "mxc://localhost/AbCdEf123"
@@ -28,13 +28,6 @@ def put_ok(client: httpx.Client, field: str, value: Any, user_id: str = ALICE) -
     r = client.put(profile_path(user_id, field), json={field: value})
     assert r.status_code == 200, r.text
     assert r.json() == {}
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(f"{V3}/sync", params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def member_events(body: dict[str, Any], room_id: str) -> list[dict[str, Any]]:

@@ -9,9 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, assert_error, send_text
-
-SYNC = "/_matrix/client/v3/sync"
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, assert_error, send_text, sync
 
 
 def receipt_path(receipt_type: str, event_id: str, room_id: str = LOBBY) -> str:
@@ -27,13 +25,6 @@ def send_receipt(client: httpx.Client, receipt_type: str, event_id: str, body: d
     r = client.post(receipt_path(receipt_type, event_id), json=body or {})
     assert r.status_code == 200, r.text
     assert r.json() == {}
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(SYNC, params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def receipts_in(body: dict[str, Any], room_id: str = LOBBY) -> list[dict[str, Any]]:

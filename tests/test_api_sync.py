@@ -9,16 +9,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, polling, send_text
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, polling, send_text, sync
 
 SYNC = "/_matrix/client/v3/sync"
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(SYNC, params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def state_types(room: dict[str, Any]) -> set[tuple[str, str]]:

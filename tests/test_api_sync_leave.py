@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, send_text
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, send_text, sync
 
 V3 = "/_matrix/client/v3"
 INCLUDE_LEAVE = json.dumps({"room": {"include_leave": True}})
@@ -17,13 +17,6 @@ INCLUDE_LEAVE = json.dumps({"room": {"include_leave": True}})
 
 def q(value: str) -> str:
     return quote(value, safe="")
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(f"{V3}/sync", params={"timeout": 0, **params})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def post(client: httpx.Client, room_id: str, endpoint: str, body: dict[str, Any] | None = None) -> None:

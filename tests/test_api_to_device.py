@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ALICE, ALICE_TOKEN, BOB, LiveServer, assert_error, polling
+from tests.conftest import ALICE, ALICE_TOKEN, BOB, LiveServer, assert_error, polling, sync
 
 TYPE = "org.example.ping"
 
@@ -20,16 +20,6 @@ def send(client: httpx.Client, txn_id: str, messages: dict[str, Any], event_type
     r = client.put(to_device_path(txn_id, event_type), json={"messages": messages})
     assert r.status_code == 200, r.text
     assert r.content == b"{}"
-
-
-def sync(client: httpx.Client, since: str | None = None, timeout: int = 0) -> dict[str, Any]:
-    params: dict[str, Any] = {"timeout": timeout}
-    if since is not None:
-        params["since"] = since
-    r = client.get("/_matrix/client/v3/sync", params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def inbox(body: dict[str, Any]) -> list[dict[str, Any]]:

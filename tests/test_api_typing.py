@@ -8,9 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error
-
-SYNC = "/_matrix/client/v3/sync"
+from tests.conftest import ALICE, BACKSTAGE, BOB, LOBBY, LiveServer, assert_error, sync
 
 
 def typing_path(user_id: str, room_id: str = LOBBY) -> str:
@@ -21,13 +19,6 @@ def set_typing(client: httpx.Client, user_id: str, body: dict[str, Any], room_id
     r = client.put(typing_path(user_id, room_id), json=body)
     assert r.status_code == 200, r.text
     assert r.json() == {}
-
-
-def sync(client: httpx.Client, **params: Any) -> dict[str, Any]:
-    r = client.get(SYNC, params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def typing_in(body: dict[str, Any], room_id: str = LOBBY) -> list[list[str]]:

@@ -13,7 +13,7 @@ import pytest
 
 from mockmx.crypto.olm_device import OlmDevice
 from mockmx.homeserver.signing import verify
-from tests.conftest import ALICE, BOB, LiveServer, assert_error
+from tests.conftest import ALICE, BOB, LiveServer, assert_error, sync
 
 V3 = "/_matrix/client/v3"
 SECRET = "!secret:localhost"
@@ -44,16 +44,6 @@ script:
     room: "!secret:localhost"
     say: hello from bob
 """
-
-
-def sync(client: httpx.Client, since: str | None = None, timeout: int = 0) -> dict[str, Any]:
-    params: dict[str, Any] = {"timeout": timeout}
-    if since is not None:
-        params["since"] = since
-    r = client.get(f"{V3}/sync", params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def publish(client: httpx.Client, device: OlmDevice, one_time_keys: int = 5) -> None:
