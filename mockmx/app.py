@@ -46,6 +46,7 @@ from mockmx.api import (
     versions,
 )
 from mockmx.api.control_routes import MOCK_CONTROL_ROUTES
+from mockmx.control.lane import LaneApp
 from mockmx.control.middleware import ControlMiddleware
 from mockmx.hosting import attach
 from mockmx.scenario.model import Scenario
@@ -265,6 +266,8 @@ def create_app(*, scenario: Scenario, journal_limit: int | None = None, control_
         Middleware(ControlMiddleware, controlled=mock),  # the request journal and fault rules, the control gate
         Middleware(RawPathRouting),
     ]
-    app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = LaneApp(
+        controlled=mock, routes=ROUTES, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+    )
     attach(app, mock)
     return app

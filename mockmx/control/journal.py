@@ -32,6 +32,8 @@ class Entry:
         "duration",
         "fault",
         "id",
+        "kept_in",
+        "kept_out",
         "method",
         "path",
         "query",
@@ -61,12 +63,32 @@ class Entry:
         self.request_headers: list[tuple[bytes, bytes]] | None = None
         self.response_body: list[bytes] | None = None
         self.response_headers: list[tuple[bytes, bytes]] | None = None
+        self.kept_in = self.kept_out = 0  # bytes of each body seen, up to MAX_BODY_BYTES
+
+    def keep_request(self, chunk: bytes) -> None:
+        """A chunk of the request body as it is read, kept by reference (up to MAX_BODY_BYTES)."""
+        if self.kept_in < MAX_BODY_BYTES:
+            self.kept_in += len(chunk)
+            if self.request_body is None:
+                self.request_body = [chunk]
+            else:
+                self.request_body.append(chunk)
+
+    def keep_response(self, chunk: bytes) -> None:
+        """A chunk of the response body as it is sent, kept by reference (up to MAX_BODY_BYTES)."""
+        if self.kept_out < MAX_BODY_BYTES:
+            self.kept_out += len(chunk)
+            if self.response_body is None:
+                self.response_body = [chunk]
+            else:
+                self.response_body.append(chunk)
 
     def note_session(self, user_id: str, device_id: str | None) -> None:
         self.user_id, self.device_id = user_id, device_id
 
     def size(self) -> int:
-        return sum(len(chunk) for chunk in (*(self.request_body or ()), *(self.response_body or ())))
+        """The bytes of body kept."""
+        return self.kept_in + self.kept_out
 
 
 class RequestJournal:
@@ -104,6 +126,7 @@ class RequestJournal:
                 oldest = self._with_bodies.popleft()
                 self._body_bytes -= oldest.size()
                 oldest.request_body = oldest.response_body = None
+                oldest.kept_in = oldest.kept_out = 0
         self.on_change()
 
     def select(

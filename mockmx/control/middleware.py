@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockmx.control.journal import MAX_BODY_BYTES, SCOPE_KEY
+from mockmx.control.journal import SCOPE_KEY
 from mockmx.web.errors import render
 
 if TYPE_CHECKING:
@@ -44,17 +44,12 @@ class ControlMiddleware:
         entry = journal.begin(method, path, scope["query_string"], time.time(), time.perf_counter())
         entry.request_headers = scope["headers"]  # decoded when read
         scope[SCOPE_KEY] = entry
-        kept = [0, 0]  # request, response bytes seen
 
         async def receive_kept() -> Message:
             message = await receive()
             body = message.get("body")
-            if body and kept[0] < MAX_BODY_BYTES:
-                kept[0] += len(body)
-                if entry.request_body is None:
-                    entry.request_body = [body]
-                else:
-                    entry.request_body.append(body)
+            if body:
+                entry.keep_request(body)
             return message
 
         async def send_kept(message: Message) -> None:
@@ -63,12 +58,8 @@ class ControlMiddleware:
                 entry.response_headers = message.get("headers")
             else:
                 body = message.get("body")
-                if body and kept[1] < MAX_BODY_BYTES:
-                    kept[1] += len(body)
-                    if entry.response_body is None:
-                        entry.response_body = [body]
-                    else:
-                        entry.response_body.append(body)
+                if body:
+                    entry.keep_response(body)
             await send(message)
 
         faults = self.controlled.faults()
