@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockmx.errors import MatrixError
 from mockmx.push.default_rules import KINDS, ruleset_for
@@ -276,3 +278,27 @@ def test_the_type_shortcut_answers_as_the_conditions_do(event_type: str) -> None
         if rule.get("enabled", True) and rule_matches(kind, rule, context, "Bob")
     ]
     assert (shortcut.rule_id if shortcut else None) == (plain[0] if plain else None)
+
+
+# Letters whose case-blind match crosses into or out of ASCII (long s, Kelvin sign, dotted and dotless i), and ASCII.
+# Drawn from few letters, so that a name is often in a body in some case.
+_TRICKY = st.sampled_from(["s", "S", "\u017f", "k", "K", "\u212a", "i", "I", "\u0130", "\u0131", " ", "-", "*", "?"])
+_WORD = st.lists(_TRICKY, min_size=1, max_size=3).map("".join)
+_BODY = st.lists(st.one_of(_TRICKY, st.characters(codec="utf-8")), max_size=8).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(body=_BODY, name=_WORD, pattern=_WORD)
+def test_compiled_body_matches_answer_as_the_conditions_do(body: str, name: str, pattern: str) -> None:
+    # The compiled tests skip the regex when an ASCII body cannot hold an ASCII pattern; they must never skip one
+    # the plain conditions (a regex search, case-blind) would match.
+    context = EventContext(text(body), member_count=3, sender_level=0)
+    compiled = compile_rules(
+        [
+            ("override", {"rule_id": "n", "conditions": [{"kind": "contains_display_name"}], "actions": []}),
+            ("content", {"rule_id": "p", "pattern": pattern, "actions": []}),
+        ]
+    )
+    (name_rule, name_test), (pattern_rule, pattern_test) = compiled.candidates(None)
+    assert name_test(context, name) is rule_matches("override", name_rule, context, name)
+    assert pattern_test(context, name) is rule_matches("content", pattern_rule, context, name)

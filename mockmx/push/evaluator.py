@@ -8,6 +8,7 @@ order (`PushRules.ordered`), and nothing here reads or changes the homeserver.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,19 +28,39 @@ _MEMBER_COUNT = re.compile(r"(==|<=|>=|<|>)?([0-9]+)")
 _MISSING = object()
 
 
-@dataclass(frozen=True)
 class EventContext:
-    """What the conditions look at besides the rules: the event and the room as they were when it arrived."""
+    """What the conditions look at besides the rules: the event and the room as they were when it arrived.
 
-    event: JsonDict  # the event as a client sees it: type, sender, room_id, state_key, content, ...
-    member_count: int  # joined members
-    sender_level: int  # the sender's power level
-    notification_levels: JsonDict = field(default_factory=dict)  # `notifications` of the power levels content
+    Made once per event and shared by every member's evaluation, so what every evaluation would work out (the
+    event's type as the type shortcut compares it, whether it has `m.mentions`, its body) is worked out here."""
 
-    @property
-    def has_mentions(self) -> bool:
-        content = self.event.get("content")
-        return isinstance(content, dict) and "m.mentions" in content
+    __slots__ = (
+        "ascii_body",
+        "body",
+        "event",
+        "folded_type",
+        "has_mentions",
+        "member_count",
+        "notification_levels",
+        "sender_level",
+    )
+
+    def __init__(
+        self, event: JsonDict, *, member_count: int, sender_level: int, notification_levels: JsonDict | None = None
+    ) -> None:
+        self.event = event  # the event as a client sees it: type, sender, room_id, state_key, content, ...
+        self.member_count = member_count  # joined members
+        self.sender_level = sender_level  # the sender's power level
+        self.notification_levels = notification_levels or {}  # `notifications` of the power levels content
+        content = event.get("content")
+        self.has_mentions = isinstance(content, dict) and "m.mentions" in content
+        event_type = event.get("type")
+        # ASCII both sides, the case aside, is what the glob's case-blind match comes to (not so for every letter).
+        self.folded_type = event_type.lower() if isinstance(event_type, str) and event_type.isascii() else None
+        body = content.get("body") if isinstance(content, dict) else None
+        self.body: str | None = body if isinstance(body, str) else None  # content.body, when a string
+        # Lower-cased when ASCII: a literal ASCII pattern can then only match a body it is a substring of.
+        self.ascii_body = self.body.lower() if self.body is not None and self.body.isascii() else None
 
 
 @dataclass(frozen=True)
@@ -48,12 +69,13 @@ class Decision:
 
     rule_id: str
     actions: list[Any]
+    source: Any = field(default=None, compare=False, repr=False)  # the rule's actions this was made from
 
-    @property
+    @functools.cached_property
     def notify(self) -> bool:
         return "notify" in self.actions
 
-    @property
+    @functools.cached_property
     def tweaks(self) -> JsonDict:
         """The `set_tweak` actions as the `tweaks` a push carries; a tweak without a value is `true`, as the spec
         says of `highlight`."""
@@ -63,7 +85,7 @@ class Decision:
                 tweaks[action["set_tweak"]] = action.get("value", True)
         return tweaks
 
-    @property
+    @functools.cached_property
     def highlight(self) -> bool:
         return self.tweaks.get("highlight") is True
 
@@ -85,13 +107,45 @@ Predicate = Callable[[EventContext, "str | None"], bool]
 
 
 CompiledRule = tuple[Rule, Predicate, "str | None"]
+_MAX_TYPES = 256  # event types whose candidate rules are kept per ruleset: types are the clients' to invent
 
 
-def compile_rules(ordered: list[tuple[str, Rule]]) -> list[CompiledRule]:
-    """`ordered` (kind, rule), each rule with the test of its conditions and the one event type it can match, if
-    it says (most default rules do: tried first, that skips them cheaply); `enabled` and the actions are read from
-    the rule when it is tried, as they change in place."""
-    return [(rule, compile_rule(kind, rule), _only_type(kind, rule)) for kind, rule in ordered]
+class CompiledRules:
+    """A user's rules in evaluation order, each with its test made once and the one event type it can match, if it
+    says (most default rules do); and per event type, the rules that are left to try. `enabled` and the actions
+    are read from the rule when it is tried, as they change in place."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = rules
+        self._by_type: dict[str, list[tuple[Rule, Predicate]]] = {}
+        self._all = [(rule, matches) for rule, matches, _ in rules]
+        self._decisions: dict[int, Decision] = {}
+
+    def candidates(self, folded_type: str | None) -> list[tuple[Rule, Predicate]]:
+        """The rules an event of this (case-folded ASCII) type can match, in order; every rule for any other type."""
+        if folded_type is None:
+            return self._all
+        found = self._by_type.get(folded_type)
+        if found is None:
+            found = [(rule, matches) for rule, matches, only in self.rules if only is None or only == folded_type]
+            if len(self._by_type) < _MAX_TYPES:
+                self._by_type[folded_type] = found
+        return found
+
+    def decision(self, rule: Rule) -> Decision:
+        """The rule's decision, made again only when its actions were replaced."""
+        actions = rule.get("actions", [])
+        decision = self._decisions.get(id(rule))
+        if decision is None or decision.source is not actions:
+            kept = [action for action in actions if action not in LEGACY_ACTIONS]
+            decision = Decision(rule["rule_id"], kept, source=actions)
+            self._decisions[id(rule)] = decision
+        return decision
+
+
+def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
+    """`ordered` (kind, rule), each rule with the test of its conditions and the one event type it can match."""
+    return CompiledRules([(rule, compile_rule(kind, rule), _only_type(kind, rule)) for kind, rule in ordered])
 
 
 def _only_type(kind: str, rule: Rule) -> str | None:
@@ -107,22 +161,16 @@ def _only_type(kind: str, rule: Rule) -> str | None:
     return None
 
 
-def evaluate_compiled(compiled: list[CompiledRule], context: EventContext, display_name: str | None) -> Decision | None:
+def evaluate_compiled(compiled: CompiledRules, context: EventContext, display_name: str | None) -> Decision | None:
     """`evaluate`, for rules `compile_rules` made."""
     has_mentions = context.has_mentions
-    event_type = context.event.get("type")
-    # ASCII both sides, the case aside, is what the glob's case-blind match comes to (not so for every letter).
-    folded = event_type.lower() if isinstance(event_type, str) and event_type.isascii() else None
-    for rule, matches, only_type in compiled:
-        if only_type is not None and folded is not None and only_type != folded:
-            continue
+    for rule, matches in compiled.candidates(context.folded_type):
         if not rule.get("enabled", True):
             continue
         if has_mentions and rule["rule_id"] in LEGACY_MENTION_RULES and rule.get("default"):
             continue
         if matches(context, display_name):
-            actions = [action for action in rule.get("actions", []) if action not in LEGACY_ACTIONS]
-            return Decision(rule["rule_id"], actions)
+            return compiled.decision(rule)
     return None
 
 
@@ -139,13 +187,22 @@ def compile_rule(kind: str, rule: Rule) -> Predicate:
     tests = [_compile_condition(condition) for condition in rule.get("conditions", [])]
     if any(test is _never for test in tests):
         return _never
+    if not tests:
+        return _always
     if len(tests) == 1:
         return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda context, display_name: first(context, display_name) and second(context, display_name)
     return lambda context, display_name: all(test(context, display_name) for test in tests)
 
 
 def _never(context: EventContext, display_name: str | None) -> bool:
     return False
+
+
+def _always(context: EventContext, display_name: str | None) -> bool:
+    return True
 
 
 def _compile_condition(condition: Any) -> Predicate:
@@ -170,19 +227,52 @@ def _compile_condition(condition: Any) -> Predicate:
             isinstance(found := _lookup(context.event, parts), list)
             and any(_is_scalar(item) and _same_value(item, wanted) for item in found)
         )
-    if kind in ("contains_display_name", "room_member_count", "sender_notification_permission"):
-        # These look at the context more than at the condition: done as they always were.
-        return lambda context, display_name: condition_matches(condition, context, display_name)
+    if kind == "contains_display_name":
+        return _contains_display_name
+    if kind == "room_member_count":
+        compare = _member_count_test(condition.get("is"))
+        if compare is None:
+            return _never
+        return lambda context, display_name: compare(context.member_count)
+    if kind == "sender_notification_permission":
+        if not isinstance(key, str):
+            return _never
+        return lambda context, display_name: context.sender_level >= _required_level(context, key)
     return _never
+
+
+def _contains_display_name(context: EventContext, display_name: str | None) -> bool:
+    body = context.body
+    if not display_name or body is None:
+        return False
+    lowered = context.ascii_body
+    if lowered is not None and display_name.isascii() and display_name.lower() not in lowered:
+        return False
+    return _display_name_pattern(display_name).search(body) is not None
+
+
+@lru_cache(maxsize=4096)
+def _display_name_pattern(display_name: str) -> re.Pattern[str]:
+    return _word_pattern(re.escape(display_name))
 
 
 def _compiled_event_match(key: str, pattern: str) -> Predicate:
     parts = _parts(key)
-    if key == "content.body":
+    if parts == ("content", "body"):
         search = _word_pattern(_glob(pattern)).search
-        return lambda context, display_name: (
-            isinstance(value := _lookup(context.event, parts), str) and (search(value) is not None)
-        )
+        # A pattern without wildcards, ASCII like the body, can only match where the body holds it, the case aside.
+        needle = pattern.lower() if pattern.isascii() and not any(c in pattern for c in "*?") else None
+
+        def body_matches(context: EventContext, display_name: str | None) -> bool:
+            body = context.body
+            if body is None:
+                return False
+            lowered = context.ascii_body
+            if needle is not None and lowered is not None and needle not in lowered:
+                return False
+            return search(body) is not None
+
+        return body_matches
     fullmatch = _whole_match(pattern).fullmatch
     return lambda context, display_name: (
         isinstance(value := _lookup(context.event, parts), str) and (fullmatch(value) is not None)
@@ -228,15 +318,18 @@ def condition_matches(condition: Any, context: EventContext, display_name: str |
         body = lookup(event, "content.body")
         return bool(display_name) and isinstance(body, str) and _word_match(body, re.escape(display_name or ""))
     if kind == "room_member_count":
-        return _member_count_matches(condition.get("is"), context.member_count)
+        compare = _member_count_test(condition.get("is"))
+        return compare is not None and compare(context.member_count)
     if kind == "sender_notification_permission":
-        if not isinstance(key, str):
-            return False
-        required = context.notification_levels.get(key, _DEFAULT_NOTIFICATION_LEVEL)
-        if isinstance(required, bool) or not isinstance(required, int):
-            required = _DEFAULT_NOTIFICATION_LEVEL
-        return context.sender_level >= required
+        return isinstance(key, str) and context.sender_level >= _required_level(context, key)
     return False
+
+
+def _required_level(context: EventContext, key: str) -> int:
+    required = context.notification_levels.get(key, _DEFAULT_NOTIFICATION_LEVEL)
+    if isinstance(required, bool) or not isinstance(required, int):
+        return _DEFAULT_NOTIFICATION_LEVEL
+    return required
 
 
 def split_key(key: str) -> list[str]:
@@ -311,20 +404,24 @@ def _word_match(body: str, regex: str) -> bool:
     return _word_pattern(regex).search(body) is not None
 
 
-def _member_count_matches(spec: Any, count: int) -> bool:
+_COMPARISONS: dict[str, Callable[[int, int], bool]] = {
+    "==": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
+
+
+def _member_count_test(spec: Any) -> Callable[[int], bool] | None:
+    """A `room_member_count` condition's `is` as a test of the count; None when it is malformed (never matches)."""
     if not isinstance(spec, str):
-        return False
+        return None
     parsed = _MEMBER_COUNT.fullmatch(spec)
     if parsed is None:
-        return False
-    operator, number = parsed.group(1) or "==", int(parsed.group(2))
-    return {
-        "==": count == number,
-        "<": count < number,
-        ">": count > number,
-        "<=": count <= number,
-        ">=": count >= number,
-    }[operator]
+        return None
+    compare, number = _COMPARISONS[parsed.group(1) or "=="], int(parsed.group(2))
+    return lambda count: compare(count, number)
 
 
 def _is_scalar(value: Any) -> bool:

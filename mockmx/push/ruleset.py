@@ -15,7 +15,7 @@ from typing import Any
 
 from mockmx.errors import Codes, MatrixError
 from mockmx.push.default_rules import KINDS, Rule, ruleset_for
-from mockmx.push.evaluator import CompiledRule, compile_rules
+from mockmx.push.evaluator import CompiledRules, compile_rules
 
 ATTRIBUTES = ("enabled", "actions")
 MASTER = ".m.rule.master"
@@ -28,7 +28,7 @@ class _UserRules:
     defaults: dict[str, list[Rule]]  # the server-default rules, with the user's enabled/actions changes applied
     own: dict[str, list[Rule]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
     ordered: list[tuple[str, Rule]] | None = None  # evaluation order, rebuilt after a change
-    compiled: list[CompiledRule] | None = None  # the same, each with its test, rebuilt with it
+    compiled: CompiledRules | None = None  # the same, each with its test, rebuilt with it
 
     def count(self) -> int:
         return sum(len(rules) for rules in self.own.values())
@@ -62,7 +62,7 @@ class PushRules:
             rules.ordered = ordered
         return rules.ordered
 
-    def compiled(self, user_id: str) -> list[CompiledRule]:
+    def compiled(self, user_id: str) -> CompiledRules:
         """`ordered`, each rule with its test made once (evaluator.compile_rules): what events are evaluated with."""
         rules = self._rules(user_id)
         if rules.compiled is None or rules.ordered is None:
