@@ -293,12 +293,8 @@ def test_compiled_body_matches_answer_as_the_conditions_do(body: str, name: str,
     # The compiled tests skip the regex when an ASCII body cannot hold an ASCII pattern; they must never skip one
     # the plain conditions (a regex search, case-blind) would match.
     context = EventContext(text(body), member_count=3, sender_level=0)
-    compiled = compile_rules(
-        [
-            ("override", {"rule_id": "n", "conditions": [{"kind": "contains_display_name"}], "actions": []}),
-            ("content", {"rule_id": "p", "pattern": pattern, "actions": []}),
-        ]
-    )
-    (name_rule, name_test), (pattern_rule, pattern_test) = compiled.candidates(None)
-    assert name_test(context, name) is rule_matches("override", name_rule, context, name)
-    assert pattern_test(context, name) is rule_matches("content", pattern_rule, context, name)
+    name_rule = {"rule_id": "n", "conditions": [{"kind": "contains_display_name"}], "actions": []}
+    pattern_rule = {"rule_id": "p", "pattern": pattern, "actions": []}
+    name_test, pattern_test = compile_rules([("override", name_rule), ("content", pattern_rule)]).candidates(None)
+    assert name_test.matches(context, name) is rule_matches("override", name_rule, context, name)
+    assert pattern_test.matches(context, name) is rule_matches("content", pattern_rule, context, name)

@@ -11,7 +11,7 @@ import functools
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -69,7 +69,6 @@ class Decision:
 
     rule_id: str
     actions: list[Any]
-    source: Any = field(default=None, compare=False, repr=False)  # the rule's actions this was made from
 
     @functools.cached_property
     def notify(self) -> bool:
@@ -106,46 +105,57 @@ def evaluate(
 Predicate = Callable[[EventContext, "str | None"], bool]
 
 
-CompiledRule = tuple[Rule, Predicate, "str | None"]
 _MAX_TYPES = 256  # event types whose candidate rules are kept per ruleset: types are the clients' to invent
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """An enabled rule, made ready: the test of its conditions, the one event type it can match if it says (most
+    default rules do), whether an event with `m.mentions` skips it, and what it decides."""
+
+    matches: Predicate
+    only_type: str | None
+    legacy_mention: bool
+    decision: Decision
+
+
 class CompiledRules:
-    """A user's rules in evaluation order, each with its test made once and the one event type it can match, if it
-    says (most default rules do); and per event type, the rules that are left to try. `enabled` and the actions
-    are read from the rule when it is tried, as they change in place."""
+    """A user's enabled rules in evaluation order, each compiled, and per event type the ones left to try.
+
+    Made from the rules as they are: `PushRules` makes them again after any change to the user's rules."""
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = rules
-        self._by_type: dict[str, list[tuple[Rule, Predicate]]] = {}
-        self._all = [(rule, matches) for rule, matches, _ in rules]
-        self._decisions: dict[int, Decision] = {}
+        self._by_type: dict[str, list[CompiledRule]] = {}
 
-    def candidates(self, folded_type: str | None) -> list[tuple[Rule, Predicate]]:
+    def candidates(self, folded_type: str | None) -> list[CompiledRule]:
         """The rules an event of this (case-folded ASCII) type can match, in order; every rule for any other type."""
         if folded_type is None:
-            return self._all
+            return self.rules
         found = self._by_type.get(folded_type)
         if found is None:
-            found = [(rule, matches) for rule, matches, only in self.rules if only is None or only == folded_type]
+            found = [rule for rule in self.rules if rule.only_type is None or rule.only_type == folded_type]
             if len(self._by_type) < _MAX_TYPES:
                 self._by_type[folded_type] = found
         return found
 
-    def decision(self, rule: Rule) -> Decision:
-        """The rule's decision, made again only when its actions were replaced."""
-        actions = rule.get("actions", [])
-        decision = self._decisions.get(id(rule))
-        if decision is None or decision.source is not actions:
-            kept = [action for action in actions if action not in LEGACY_ACTIONS]
-            decision = Decision(rule["rule_id"], kept, source=actions)
-            self._decisions[id(rule)] = decision
-        return decision
-
 
 def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
-    """`ordered` (kind, rule), each rule with the test of its conditions and the one event type it can match."""
-    return CompiledRules([(rule, compile_rule(kind, rule), _only_type(kind, rule)) for kind, rule in ordered])
+    """`ordered` (kind, rule), the enabled ones compiled (see `CompiledRule`)."""
+    return CompiledRules(
+        [
+            CompiledRule(
+                compile_rule(kind, rule),
+                _only_type(kind, rule),
+                rule["rule_id"] in LEGACY_MENTION_RULES and bool(rule.get("default")),
+                Decision(
+                    rule["rule_id"], [action for action in rule.get("actions", []) if action not in LEGACY_ACTIONS]
+                ),
+            )
+            for kind, rule in ordered
+            if rule.get("enabled", True)
+        ]
+    )
 
 
 def _only_type(kind: str, rule: Rule) -> str | None:
@@ -164,13 +174,11 @@ def _only_type(kind: str, rule: Rule) -> str | None:
 def evaluate_compiled(compiled: CompiledRules, context: EventContext, display_name: str | None) -> Decision | None:
     """`evaluate`, for rules `compile_rules` made."""
     has_mentions = context.has_mentions
-    for rule, matches in compiled.candidates(context.folded_type):
-        if not rule.get("enabled", True):
+    for rule in compiled.candidates(context.folded_type):
+        if rule.legacy_mention and has_mentions:
             continue
-        if has_mentions and rule["rule_id"] in LEGACY_MENTION_RULES and rule.get("default"):
-            continue
-        if matches(context, display_name):
-            return compiled.decision(rule)
+        if rule.matches(context, display_name):
+            return rule.decision
     return None
 
 

@@ -100,7 +100,7 @@ class PushSender:
             return {"notification": notification}
         tweaks = decision.tweaks
         if tweaks:  # as Synapse: no `tweaks` rather than an empty one
-            device["tweaks"] = tweaks
+            device["tweaks"] = dict(tweaks)  # the decision's own is shared by every event the rule decides
         notification.update(
             {
                 "id": event.event_id,
