@@ -22,6 +22,7 @@ MAX_ENTRIES = 10_000
 
 TxnKey = tuple[str, str, str]
 _Answer = tuple[int, bytes]
+_Outcome = _Answer | MatrixError
 
 
 class TransactionCache:
@@ -33,7 +34,10 @@ class TransactionCache:
         self.dropped = 0  # answers let go before their time to stay within max_entries
         self._clock = clock
         self._done: OrderedDict[TxnKey, tuple[float, _Answer]] = OrderedDict()
-        self._running: dict[TxnKey, asyncio.Future[_Answer | MatrixError]] = {}
+        # The requests running now, each with the repeats waiting for its outcome (None until one comes: most never
+        # see a repeat, and need no future).
+        self._running: dict[TxnKey, list[asyncio.Future[_Outcome]] | None] = {}
+        self._next_prune = 0.0
 
     async def run(self, key: TxnKey, handler: Callable[[], Awaitable[Response]]) -> Response:
         done = self._done.get(key)
@@ -41,39 +45,54 @@ class TransactionCache:
             if self._clock() - done[0] < self._ttl:
                 return _replay(done[1])
             del self._done[key]
-        running = self._running.get(key)
-        if running is not None:
-            outcome = await asyncio.shield(running)
+        if key in self._running:
+            outcome = await self._outcome_of(key)
             if isinstance(outcome, MatrixError):
                 raise outcome
             return _replay(outcome)
 
-        future: asyncio.Future[_Answer | MatrixError] = asyncio.get_running_loop().create_future()
-        self._running[key] = future
+        self._running[key] = None
         try:
             response = await handler()
         except MatrixError as error:
-            future.set_result(error)
+            self._settle(key, error)
             raise
         except BaseException:
-            future.set_result(MatrixError(500, "Internal server error"))
+            self._settle(key, MatrixError(500, "Internal server error"))
             raise
-        finally:
-            del self._running[key]
         answer = (response.status_code, bytes(response.body))
-        future.set_result(answer)
+        self._settle(key, answer)
         self._remember(key, answer)
         return response
+
+    def _outcome_of(self, key: TxnKey) -> asyncio.Future[_Outcome]:
+        """A future of the running request's outcome, for a repeat to wait on (its own: a repeat that is cancelled
+        leaves the others waiting)."""
+        future: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+        waiting = self._running[key]
+        if waiting is None:
+            self._running[key] = [future]
+        else:
+            waiting.append(future)
+        return future
+
+    def _settle(self, key: TxnKey, outcome: _Outcome) -> None:
+        for future in self._running.pop(key) or ():
+            if not future.done():
+                future.set_result(outcome)
 
     def _remember(self, key: TxnKey, answer: _Answer) -> None:
         now = self._clock()
         self._done[key] = (now, answer)
-        # Entries are in insertion order, so the expired ones are at the front: pruning is amortised O(1).
-        while self._done:
-            oldest_key, (stored_at, _) = next(iter(self._done.items()))
-            if now - stored_at < self._ttl:
-                break
-            del self._done[oldest_key]
+        # Entries are in insertion order, so the expired ones are at the front; a lookup checks the age of what it
+        # finds, so this only frees their memory, at most once a second.
+        if now >= self._next_prune:
+            self._next_prune = now + 1
+            while self._done:
+                oldest_key, (stored_at, _) = next(iter(self._done.items()))
+                if now - stored_at < self._ttl:
+                    break
+                del self._done[oldest_key]
         # A burst of sends within the TTL: the oldest answers go early (a client retries within seconds).
         while len(self._done) > self.max_entries:
             self._done.popitem(last=False)
