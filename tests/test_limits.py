@@ -82,6 +82,28 @@ def test_a_kept_alive_connection_is_closed_after_its_idle_time(limited: Callable
         assert _closed_without_answer(sock)
 
 
+def test_a_head_begun_after_an_answer_that_never_ends_gets_408(limited: Callable[[str], LiveServer]) -> None:
+    # uvicorn's keep-alive timer stops at the first byte of the next request: the head timer takes over.
+    live = limited("{keep_alive_timeout: 1s, request_timeout: 1.5s}")
+    with _connect(live) as sock:
+        sock.sendall(VERSIONS + b"\r\n")
+        assert _answer(sock)[0] == 200
+        sock.sendall(VERSIONS)  # no blank line: the head never ends
+        status, headers, body = _answer(sock)
+    assert status == 408, body
+    assert headers["connection"] == "close"
+
+
+def test_a_kept_alive_connection_is_closed_after_request_timeout_when_that_is_sooner(
+    limited: Callable[[str], LiveServer],
+) -> None:
+    live = limited("{keep_alive_timeout: 30s, request_timeout: 0.2s}")
+    with _connect(live) as sock:
+        sock.sendall(VERSIONS + b"\r\n")
+        assert _answer(sock)[0] == 200
+        assert _closed_without_answer(sock)
+
+
 @pytest.mark.parametrize("size", [2048, 48 * 1024 * 1024])
 def test_headers_past_the_cap_get_431(limited: Callable[[str], LiveServer], size: int) -> None:
     live = limited("{max_header_bytes: 1K}")
