@@ -39,8 +39,10 @@ class Entry:
         "query",
         "request_body",
         "request_headers",
+        "request_type",
         "response_body",
         "response_headers",
+        "response_type",
         "started",
         "status",
         "time",
@@ -63,6 +65,10 @@ class Entry:
         self.request_headers: list[tuple[bytes, bytes]] | None = None
         self.response_body: list[bytes] | None = None
         self.response_headers: list[tuple[bytes, bytes]] | None = None
+        # Once answered, of the headers only what reading the bodies needs is kept: a header list per entry, kept
+        # for thousands of requests, is what made a full journal cost (each entry let go is cold memory).
+        self.request_type: str | None = None
+        self.response_type: str | None = None
         self.kept_in = self.kept_out = 0  # bytes of each body seen, up to MAX_BODY_BYTES
 
     def keep_request(self, chunk: bytes) -> None:
@@ -116,6 +122,11 @@ class RequestJournal:
 
     def finished(self, entry: Entry) -> None:
         """The entry's request was answered: count its bodies against the budget, and tell who waits."""
+        if entry.request_body:
+            entry.request_type = _content_type(entry.request_headers)
+        if entry.response_body and entry.response_type is None:
+            entry.response_type = _content_type(entry.response_headers)
+        entry.request_headers = entry.response_headers = None
         if entry.request_body or entry.response_body:
             self._with_bodies.append(entry)
             self._body_bytes += entry.size()
@@ -186,8 +197,8 @@ class RequestJournal:
             "fault": entry.fault,
         }
         if bodies:
-            request_body = _body(entry.request_body, _content_type(entry.request_headers))
-            response_body = _body(entry.response_body, _content_type(entry.response_headers))
+            request_body = _body(entry.request_body, entry.request_type)
+            response_body = _body(entry.response_body, entry.response_type)
             flow = {
                 "request": {"headers": {}, "query": query, "body": request_body},
                 "response": {"headers": {}, "body": response_body},
