@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from starlette.responses import Response
 
 from mockmx.errors import MatrixError
+from mockmx.web.json_answer import JsonBytes
 
 TTL_SECONDS = 30 * 60  # Synapse keeps answers for 30 minutes; clients retry within seconds
 MAX_ENTRIES = 10_000
@@ -104,4 +105,4 @@ class TransactionCache:
 
 def _replay(answer: _Answer) -> Response:
     status, body = answer
-    return Response(body, status_code=status, media_type="application/json")
+    return JsonBytes(body, status)

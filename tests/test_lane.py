@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import Response
 
 from mockmx.hosting import hosted_as
+from mockmx.web.json_answer import JsonBytes
 from mockmx.world import Mock
 from tests.conftest import ALICE, ALICE_TOKEN, LiveServer
 
@@ -99,3 +101,17 @@ def test_a_bug_on_the_lane_is_a_500_matrix_error_and_the_mock_serves_on(
     monkeypatch.undo()
     r = answer(mock, "GET", f"{CS}/account/whoami", None, AUTH)
     assert r.status_code == 200, r.text
+
+
+def test_json_bytes_has_the_headers_starlette_would_give_it() -> None:
+    # JsonBytes makes its headers itself; they must be those Starlette's Response works out for the same body.
+    for body, status in ((b'{"event_id":"$x"}', 200), (b"{}", 200), (b'{"errcode":"M_FORBIDDEN"}', 403)):
+        ours = JsonBytes(body, status)
+        theirs = Response(body, status_code=status, media_type="application/json")
+        assert (ours.status_code, ours.body, ours.raw_headers, ours.media_type, ours.background) == (
+            theirs.status_code,
+            theirs.body,
+            theirs.raw_headers,
+            theirs.media_type,
+            theirs.background,
+        )

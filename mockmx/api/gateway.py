@@ -5,12 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.request import header, read_json_object, world
+from mockmx.api.request import header, latest_world, read_json_object, world
 from mockmx.control.changes import matching, wait_until
 from mockmx.control.params import controlled, known_filters, waiting
 from mockmx.push.gateway import FILTERS, Gateway, Notification
 from mockmx.push.validate import validate_notification
 from mockmx.web import json_gate
+from mockmx.web.json_answer import JsonBytes
 
 _NONE_REJECTED = b'{"rejected":[]}'  # the usual answer, encoded once
 
@@ -25,7 +26,7 @@ async def notify(request: Request) -> Response:
     remote = f"{client[0]}:{client[1]}" if client is not None else "unknown"
     rejected = gateway(request).accept(notification, remote, header(request, b"user-agent"))
     if not rejected:
-        return Response(_NONE_REJECTED, media_type="application/json")
+        return JsonBytes(_NONE_REJECTED)
     return JSONResponse({"rejected": rejected})
 
 
@@ -35,7 +36,7 @@ async def list_notifications(request: Request) -> Response:
     wait, count = waiting(request)
 
     def compute() -> tuple[list[Notification], bool]:
-        return matching(gateway(request).notifications(**wanted), count)
+        return matching(latest_world(request).gateway.notifications(**wanted), count)  # a reset may come meanwhile
 
     entries = await wait_until(controlled(request).changes, wait, compute)
     return JSONResponse({"notifications": [entry.to_json() for entry in entries]})

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.request import world
+from mockmx.api.request import latest_world, world
 from mockmx.control.changes import matching, wait_until
 from mockmx.control.params import controlled, known_filters, waiting
 from mockmx.control.to_device_log import FILTERS as TO_DEVICE_FILTERS
@@ -24,10 +24,10 @@ async def list_to_device(request: Request) -> Response:
     wait, count = waiting(request)
 
     def compute() -> tuple[list[dict[str, Any]], bool]:
-        return matching(world(request).to_device.select(**filters), count)
+        return matching(latest_world(request).to_device.select(**filters), count)  # a reset may come meanwhile
 
     messages = await wait_until(host.changes, wait, compute)
-    return JSONResponse({"devices": by_device(messages), "dropped": world(request).to_device.dropped})
+    return JSONResponse({"devices": by_device(messages), "dropped": latest_world(request).to_device.dropped})
 
 
 async def list_rooms(request: Request) -> Response:

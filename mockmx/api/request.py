@@ -15,12 +15,24 @@ from mockmx.transactions import TransactionCache
 from mockmx.web.body import header, parse_json_object, read_body, read_json_object
 from mockmx.world import Mock, World
 
+_WORLD = "mockmx.world"  # the scope key of the world a request is served from
+
 # Endpoints read these from here, as they always have.
 __all__ = ["header", "parse_json_object", "read_body", "read_json_object"]
 
 
 def world(request: Request) -> World:
-    """The world the request is served from (looked up per request, so a reset or a new scenario takes effect)."""
+    """The world the request is served from (looked up once per request, so a reset or a new scenario takes effect
+    from the next request on)."""
+    scope = request.scope
+    found: World | None = scope.get(_WORLD)
+    if found is None:
+        found = scope[_WORLD] = hosted_as(request.app, Mock).world
+    return found
+
+
+def latest_world(request: Request) -> World:
+    """The world being served now: for a request that waits, across a reset, for what the new world does."""
     return hosted_as(request.app, Mock).world
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from mockmx.api.request import authenticate, homeserver, parse_json_object, read_body, transactions
 from mockmx.errors import Codes, MatrixError
+from mockmx.web.json_answer import JsonBytes
 
 MAX_EVENT_BYTES = 65536  # the spec's limit on a whole event as the server stores it
 # What a stored event adds around its content (ids, timestamps, hashes, signatures, auth and prev events) in
@@ -30,7 +31,7 @@ async def send_message(request: Request) -> Response:
         event = homeserver(request).send_message(
             room_id, session.user_id, event_type, content, (session.device_id, txn_id)
         )
-        return Response(_event_id_body(event.event_id), media_type="application/json")
+        return JsonBytes(_event_id_body(event.event_id))
 
     return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from mockmx.api.request import authenticate, homeserver, read_json_object, require_object, transactions
 from mockmx.errors import Codes, MatrixError
+from mockmx.web.json_answer import JsonBytes
 
 _EMPTY = b"{}"  # exactly `{}`: matrix-nio's response schema rejects any extra key
 
@@ -21,7 +22,7 @@ async def send_to_device(request: Request) -> Response:
         body = await read_json_object(request)
         messages = _messages(body)
         homeserver(request).send_to_device(session.user_id, event_type, messages)
-        return Response(_EMPTY, media_type="application/json")
+        return JsonBytes(_EMPTY)
 
     return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)
 

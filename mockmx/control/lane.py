@@ -24,10 +24,11 @@ from mockmx.control.journal import SCOPE_KEY
 from mockmx.control.middleware import Controlled
 from mockmx.errors import MatrixError
 from mockmx.web.errors import render
+from mockmx.web.json_answer import JsonBytes
 from mockmx.web.route_table import Found, RouteTable
 
 # Responses whose whole body is there once built: sent as two messages, without their own __call__.
-_READY = (Response, JSONResponse)
+_READY = (Response, JSONResponse, JsonBytes)
 _Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
@@ -120,6 +121,7 @@ class Lane:
             if type(response) in _READY:
                 status, headers, body = response.status_code, response.raw_headers, response.body
                 entry.status, entry.response_headers = status, headers
+                entry.response_type = response.media_type  # else read from the headers, when the journal needs it
                 if body:
                     entry.keep_response(cast(bytes, body))  # what `render` and the endpoints build
                 await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mockmx.homeserver.server import Homeserver
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every notification, and a frozen dataclass is slow to make
 class Notified:
     """One event that notifies one user."""
 

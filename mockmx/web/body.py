@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from mockmx.errors import Codes, MatrixError
 from mockmx.web import json_gate
@@ -30,14 +30,22 @@ async def read_body(request: Request) -> bytes:
     length = header(request, b"content-length") or ""
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
-    chunks = []
+    # The server's messages read as Starlette's `Request.stream` reads them, without its async generator.
+    chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_json_object(body: bytes, *, decoder: json.JSONDecoder = json_gate.DECODER) -> dict[str, Any]:

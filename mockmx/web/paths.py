@@ -16,7 +16,7 @@ class SegmentConvertor(Convertor[str]):
     regex = "[^/]+"
 
     def convert(self, value: str) -> str:
-        return unquote(value)
+        return unquote(value) if "%" in value else value
 
     def to_string(self, value: str) -> str:
         return quote(value, safe="")

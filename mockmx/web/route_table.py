@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route, compile_path
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every request, and a frozen dataclass is slow to make
 class Found:
     """A route found for a request, with what Starlette's router would have put in its scope."""
 
