@@ -21,6 +21,8 @@ class Notifier:
 
     def notify(self, keys: Iterable[str]) -> None:
         waiters = self._waiters
+        if not waiters:  # every event notifies its room's members: usually nobody is polling
+            return
         for key in keys:
             futures = waiters.pop(key, None)
             if futures:

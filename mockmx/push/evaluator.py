@@ -226,13 +226,11 @@ def _compile_condition(condition: Any) -> Predicate:
     if kind in ("event_property_is", "event_property_contains"):
         if not isinstance(key, str) or "value" not in condition:
             return _never
-        parts, wanted = _parts(key), condition["value"]
+        get, wanted = _getter(_parts(key)), condition["value"]
         if kind == "event_property_is":
-            return lambda context, display_name: (
-                _is_scalar(found := _lookup(context.event, parts)) and _same_value(found, wanted)
-            )
+            return lambda context, display_name: _is_scalar(found := get(context.event)) and _same_value(found, wanted)
         return lambda context, display_name: (
-            isinstance(found := _lookup(context.event, parts), list)
+            isinstance(found := get(context.event), list)
             and any(_is_scalar(item) and _same_value(item, wanted) for item in found)
         )
     if kind == "contains_display_name":
@@ -281,10 +279,8 @@ def _compiled_event_match(key: str, pattern: str) -> Predicate:
             return search(body) is not None
 
         return body_matches
-    fullmatch = _whole_match(pattern).fullmatch
-    return lambda context, display_name: (
-        isinstance(value := _lookup(context.event, parts), str) and (fullmatch(value) is not None)
-    )
+    fullmatch, get = _whole_match(pattern).fullmatch, _getter(parts)
+    return lambda context, display_name: isinstance(value := get(context.event), str) and (fullmatch(value) is not None)
 
 
 def rule_matches(kind: str, rule: Rule, context: EventContext, display_name: str | None) -> bool:
@@ -371,6 +367,28 @@ def _parts(key: str) -> tuple[str, ...]:
 def lookup(event: JsonDict, key: str) -> Any:
     """The event's property at the dotted `key`; `_MISSING` (never a JSON value) when there is none."""
     return _lookup(event, _parts(key))
+
+
+def _getter(parts: tuple[str, ...]) -> Callable[[JsonDict], Any]:
+    """`_lookup` of these parts, made once: the keys rules name have two or three parts."""
+    if len(parts) == 2:
+        first, second = parts
+
+        def get_two(event: JsonDict) -> Any:
+            value = event.get(first, _MISSING)
+            return value.get(second, _MISSING) if isinstance(value, dict) else _MISSING
+
+        return get_two
+    if len(parts) == 3:
+        first, second, third = parts
+
+        def get_three(event: JsonDict) -> Any:
+            value = event.get(first, _MISSING)
+            value = value.get(second, _MISSING) if isinstance(value, dict) else _MISSING
+            return value.get(third, _MISSING) if isinstance(value, dict) else _MISSING
+
+        return get_three
+    return lambda event: _lookup(event, parts)
 
 
 def _lookup(event: JsonDict, parts: tuple[str, ...]) -> Any:

@@ -117,7 +117,10 @@ def has_float(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, float):
+        kind = type(item)  # what JSON decodes to, exactly: checked by type first, as most values are strings
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float or isinstance(item, float):
             return True
         if isinstance(item, dict):
             stack.extend(item.values())

@@ -6,6 +6,7 @@ decoded path would split them. Route parameters use the `segment` convertor, whi
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from starlette.convertors import Convertor, register_url_convertor
@@ -16,11 +17,14 @@ class SegmentConvertor(Convertor[str]):
     regex = "[^/]+"
 
     def convert(self, value: str) -> str:
-        return unquote(value) if "%" in value else value
+        return _unquote(value) if "%" in value else value
 
     def to_string(self, value: str) -> str:
         return quote(value, safe="")
 
+
+# Room ids and user ids come percent-encoded in nearly every request, the same ones again and again.
+_unquote = lru_cache(maxsize=1024)(unquote)
 
 register_url_convertor("segment", SegmentConvertor())
 
