@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mockmx.errors import MatrixError
 from mockmx.push.default_rules import KINDS, ruleset_for
 from mockmx.push.evaluator import (
+    LEGACY_MENTION_RULES,
     Decision,
     EventContext,
     compile_rules,
@@ -295,6 +296,75 @@ def test_compiled_body_matches_answer_as_the_conditions_do(body: str, name: str,
     context = EventContext(text(body), member_count=3, sender_level=0)
     name_rule = {"rule_id": "n", "conditions": [{"kind": "contains_display_name"}], "actions": []}
     pattern_rule = {"rule_id": "p", "pattern": pattern, "actions": []}
-    name_test, pattern_test = compile_rules([("override", name_rule), ("content", pattern_rule)]).candidates(None)
+    compiled_pair = compile_rules([("override", name_rule), ("content", pattern_rule)])
+    name_test, pattern_test = compiled_pair.candidates(None, context.content_keys)
     assert name_test.matches(context, name) is rule_matches("override", name_rule, context, name)
     assert pattern_test.matches(context, name) is rule_matches("content", pattern_rule, context, name)
+
+
+# Events of many shapes: the compiled rules skip a rule when the event lacks a content key it reads, or is of
+# another type; evaluation must still come out as the rules say, tried one by one in order.
+_SHAPES = [
+    text("hello"),
+    text("hello @room"),
+    text("hi bob builder"),
+    event(msgtype="m.notice", body="bot"),
+    text("hi", **{"m.mentions": {"user_ids": [BOB]}}),
+    text("hi", **{"m.mentions": {"room": True}}),
+    text("hi", **{"m.mentions": {}}),
+    text("edit", **{"m.relates_to": {"rel_type": "m.replace", "event_id": "$e"}}),
+    text("reply", **{"m.relates_to": {"m.in_reply_to": {"event_id": "$e"}}}),
+    event(body=None),
+    event(msgtype=None),
+    {**event("m.reaction"), "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$e", "key": "+"}}},
+    event("m.room.encrypted", algorithm="m.megolm.v1.aes-sha2", ciphertext="x"),
+    state("m.room.member", BOB, membership="invite"),
+    state("m.room.tombstone", "", body="gone"),
+    {"type": "m.room.message", "sender": ALICE, "room_id": ROOM, "event_id": "$e", "content": "not an object"},
+    {"type": "M.Room.Message", "sender": ALICE, "room_id": ROOM, "event_id": "$e", "content": {"body": "x"}},
+]
+_OWN_RULES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "override",
+        {
+            "rule_id": "nulls",
+            "conditions": [{"kind": "event_property_is", "key": "content.body", "value": None}],
+            "actions": ["notify"],
+        },
+    ),
+    ("override", {"rule_id": "empty", "conditions": [], "actions": []}),
+    (
+        "underride",
+        {
+            "rule_id": "star",
+            "conditions": [{"kind": "event_match", "key": "content.msgtype", "pattern": "*"}],
+            "actions": ["notify"],
+        },
+    ),
+    ("content", {"rule_id": "word", "pattern": "bot", "actions": ["notify"]}),
+]
+
+
+def _plain(ordered: list[tuple[str, dict[str, Any]]], context: EventContext, display_name: str) -> str | None:
+    for kind, rule in ordered:
+        if not rule.get("enabled", True):
+            continue
+        if context.has_mentions and rule["rule_id"] in LEGACY_MENTION_RULES and rule.get("default"):
+            continue
+        if rule_matches(kind, rule, context, display_name):
+            return str(rule["rule_id"])
+    return None
+
+
+@pytest.mark.parametrize("own", [False, True])
+@pytest.mark.parametrize("shape", range(len(_SHAPES)))
+def test_compiled_rules_decide_as_the_rules_tried_in_order(shape: int, own: bool) -> None:
+    rules = PushRules()
+    ordered = rules.ordered(BOB)
+    if own:
+        ordered = [*ordered[:1], *_OWN_RULES, *ordered[1:]]
+    compiled = compile_rules(ordered)
+    for members in (2, 3):
+        context = EventContext(_SHAPES[shape], member_count=members, sender_level=50)
+        decision = evaluate_compiled(compiled, context, "Bob Builder")
+        assert (decision.rule_id if decision else None) == _plain(ordered, context, "Bob Builder")

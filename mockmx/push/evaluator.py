@@ -37,6 +37,7 @@ class EventContext:
     __slots__ = (
         "ascii_body",
         "body",
+        "content_keys",
         "event",
         "folded_type",
         "has_mentions",
@@ -53,7 +54,8 @@ class EventContext:
         self.sender_level = sender_level  # the sender's power level
         self.notification_levels = notification_levels or {}  # `notifications` of the power levels content
         content = event.get("content")
-        self.has_mentions = isinstance(content, dict) and "m.mentions" in content
+        self.content_keys = frozenset(content) if isinstance(content, dict) else frozenset()
+        self.has_mentions = "m.mentions" in self.content_keys
         event_type = event.get("type")
         # ASCII both sides, the case aside, is what the glob's case-blind match comes to (not so for every letter).
         self.folded_type = event_type.lower() if isinstance(event_type, str) and event_type.isascii() else None
@@ -105,7 +107,7 @@ def evaluate(
 Predicate = Callable[[EventContext, "str | None"], bool]
 
 
-_MAX_TYPES = 256  # event types whose candidate rules are kept per ruleset: types are the clients' to invent
+_MAX_SHAPES = 256  # shapes of event (type, content keys) whose candidate rules a ruleset keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ class CompiledRule:
 
     matches: Predicate
     only_type: str | None
+    requires: frozenset[str]  # the content keys the rule cannot match without
     legacy_mention: bool
     decision: Decision
 
@@ -126,17 +129,23 @@ class CompiledRules:
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = rules
-        self._by_type: dict[str, list[CompiledRule]] = {}
+        self._by_shape: dict[tuple[str | None, frozenset[str]], list[CompiledRule]] = {}
 
-    def candidates(self, folded_type: str | None) -> list[CompiledRule]:
-        """The rules an event of this (case-folded ASCII) type can match, in order; every rule for any other type."""
-        if folded_type is None:
-            return self.rules
-        found = self._by_type.get(folded_type)
+    def candidates(self, folded_type: str | None, content_keys: frozenset[str]) -> list[CompiledRule]:
+        """The rules an event of this type (case-folded ASCII, or None: any rule) and these content keys can match,
+        in order. Kept per shape of event: there are few (a message, a reply, a mention, a state event...)."""
+        key = (folded_type, content_keys)
+        found = self._by_shape.get(key)
         if found is None:
-            found = [rule for rule in self.rules if rule.only_type is None or rule.only_type == folded_type]
-            if len(self._by_type) < _MAX_TYPES:
-                self._by_type[folded_type] = found
+            found = [
+                rule
+                for rule in self.rules
+                if (folded_type is None or rule.only_type is None or rule.only_type == folded_type)
+                and rule.requires <= content_keys
+            ]
+            if len(self._by_shape) >= _MAX_SHAPES:  # shapes are the clients' to invent: kept within a bound
+                self._by_shape.clear()
+            self._by_shape[key] = found
         return found
 
 
@@ -147,6 +156,7 @@ def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
             CompiledRule(
                 compile_rule(kind, rule),
                 _only_type(kind, rule),
+                _required_content_keys(kind, rule),
                 rule["rule_id"] in LEGACY_MENTION_RULES and bool(rule.get("default")),
                 Decision(
                     rule["rule_id"], [action for action in rule.get("actions", []) if action not in LEGACY_ACTIONS]
@@ -156,6 +166,28 @@ def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
             if rule.get("enabled", True)
         ]
     )
+
+
+def _required_content_keys(kind: str, rule: Rule) -> frozenset[str]:
+    """The content keys without which the rule cannot match: every condition must hold, and one that reads a value
+    under `content.X` (event_match, event_property_is or _contains, contains_display_name) fails when X is absent,
+    as it does when the value is (a missing value is never a string, a scalar or a list)."""
+    if kind == "content":
+        return frozenset({"body"})
+    if kind not in ("override", "underride"):
+        return frozenset()
+    required = set()
+    for condition in rule.get("conditions", []):
+        if not isinstance(condition, dict):
+            continue
+        if condition.get("kind") == "contains_display_name":
+            required.add("body")
+        elif condition.get("kind") in ("event_match", "event_property_is", "event_property_contains"):
+            key = condition.get("key")
+            parts = _parts(key) if isinstance(key, str) else ()
+            if len(parts) >= 2 and parts[0] == "content":
+                required.add(parts[1])
+    return frozenset(required)
 
 
 def _only_type(kind: str, rule: Rule) -> str | None:
@@ -174,7 +206,7 @@ def _only_type(kind: str, rule: Rule) -> str | None:
 def evaluate_compiled(compiled: CompiledRules, context: EventContext, display_name: str | None) -> Decision | None:
     """`evaluate`, for rules `compile_rules` made."""
     has_mentions = context.has_mentions
-    for rule in compiled.candidates(context.folded_type):
+    for rule in compiled.candidates(context.folded_type, context.content_keys):
         if rule.legacy_mention and has_mentions:
             continue
         if rule.matches(context, display_name):
