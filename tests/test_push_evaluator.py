@@ -298,8 +298,8 @@ def test_compiled_body_matches_answer_as_the_conditions_do(body: str, name: str,
     pattern_rule = {"rule_id": "p", "pattern": pattern, "actions": []}
     compiled_pair = compile_rules([("override", name_rule), ("content", pattern_rule)])
     name_test, pattern_test = compiled_pair.candidates(None, context.content_keys)
-    assert name_test.matches(context, name) is rule_matches("override", name_rule, context, name)
-    assert pattern_test.matches(context, name) is rule_matches("content", pattern_rule, context, name)
+    assert name_test[0](context, name) is rule_matches("override", name_rule, context, name)
+    assert pattern_test[0](context, name) is rule_matches("content", pattern_rule, context, name)
 
 
 # Events of many shapes: the compiled rules skip a rule when the event lacks a content key it reads, or is of

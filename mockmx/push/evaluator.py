@@ -26,6 +26,7 @@ _DEFAULT_NOTIFICATION_LEVEL = 50  # the spec's default for `notifications.room`,
 _WORD = "A-Za-z0-9_"  # the spec's word characters: a word boundary is anything else, or either end of the value
 _MEMBER_COUNT = re.compile(r"(==|<=|>=|<|>)?([0-9]+)")
 _MISSING = object()
+_NO_LEVELS: JsonDict = {}  # never changed: shared by every event without notification levels
 
 
 class EventContext:
@@ -52,7 +53,7 @@ class EventContext:
         self.event = event  # the event as a client sees it: type, sender, room_id, state_key, content, ...
         self.member_count = member_count  # joined members
         self.sender_level = sender_level  # the sender's power level
-        self.notification_levels = notification_levels or {}  # `notifications` of the power levels content
+        self.notification_levels = notification_levels or _NO_LEVELS  # `notifications` of the power levels content
         content = event.get("content")
         self.content_keys = frozenset(content) if isinstance(content, dict) else frozenset()
         self.has_mentions = "m.mentions" in self.content_keys
@@ -113,10 +114,12 @@ _MAX_SHAPES = 256  # shapes of event (type, content keys) whose candidate rules 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     """An enabled rule, made ready: the test of its conditions, the one event type it can match if it says (most
-    default rules do), whether an event with `m.mentions` skips it, and what it decides."""
+    default rules do) and the test of its other conditions, whether an event with `m.mentions` skips it, and what
+    it decides."""
 
     matches: Predicate
     only_type: str | None
+    matches_typed: Predicate  # for an event whose (ASCII) type is `only_type`: the type condition holds
     requires: frozenset[str]  # the content keys the rule cannot match without
     legacy_mention: bool
     decision: Decision
@@ -129,19 +132,22 @@ class CompiledRules:
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = rules
-        self._by_shape: dict[tuple[str | None, frozenset[str]], list[CompiledRule]] = {}
+        self._by_shape: dict[tuple[str | None, frozenset[str]], list[tuple[Predicate, Decision]]] = {}
 
-    def candidates(self, folded_type: str | None, content_keys: frozenset[str]) -> list[CompiledRule]:
+    def candidates(self, folded_type: str | None, content_keys: frozenset[str]) -> list[tuple[Predicate, Decision]]:
         """The rules an event of this type (case-folded ASCII, or None: any rule) and these content keys can match,
-        in order. Kept per shape of event: there are few (a message, a reply, a mention, a state event...)."""
+        in order, each as the test left to make and its decision. Kept per shape of event: there are few (a
+        message, a reply, a mention, a state event...)."""
         key = (folded_type, content_keys)
         found = self._by_shape.get(key)
         if found is None:
+            has_mentions = "m.mentions" in content_keys
             found = [
-                rule
+                (rule.matches if folded_type is None or rule.only_type is None else rule.matches_typed, rule.decision)
                 for rule in self.rules
                 if (folded_type is None or rule.only_type is None or rule.only_type == folded_type)
                 and rule.requires <= content_keys
+                and not (rule.legacy_mention and has_mentions)
             ]
             if len(self._by_shape) >= _MAX_SHAPES:  # shapes are the clients' to invent: kept within a bound
                 self._by_shape.clear()
@@ -156,6 +162,7 @@ def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
             CompiledRule(
                 compile_rule(kind, rule),
                 _only_type(kind, rule),
+                compile_rule(kind, rule, type_known=True),
                 _required_content_keys(kind, rule),
                 rule["rule_id"] in LEGACY_MENTION_RULES and bool(rule.get("default")),
                 Decision(
@@ -196,26 +203,32 @@ def _only_type(kind: str, rule: Rule) -> str | None:
     if kind not in ("override", "underride"):
         return None
     for condition in rule.get("conditions", []):
-        if isinstance(condition, dict) and condition.get("kind") == "event_match" and condition.get("key") == "type":
-            pattern = condition.get("pattern")
-            if isinstance(pattern, str) and pattern.isascii() and not any(c in pattern for c in "*?"):
-                return pattern.lower()
+        if _is_type_match(condition, None):
+            return str(condition["pattern"]).lower()
     return None
+
+
+def _is_type_match(condition: Any, folded: str | None) -> bool:
+    """Whether `condition` is an `event_match` on `type` with a plain ASCII pattern (this one, folded, if given)."""
+    if not (isinstance(condition, dict) and condition.get("kind") == "event_match" and condition.get("key") == "type"):
+        return False
+    pattern = condition.get("pattern")
+    if not (isinstance(pattern, str) and pattern.isascii() and not any(c in pattern for c in "*?")):
+        return False
+    return folded is None or pattern.lower() == folded
 
 
 def evaluate_compiled(compiled: CompiledRules, context: EventContext, display_name: str | None) -> Decision | None:
     """`evaluate`, for rules `compile_rules` made."""
-    has_mentions = context.has_mentions
-    for rule in compiled.candidates(context.folded_type, context.content_keys):
-        if rule.legacy_mention and has_mentions:
-            continue
-        if rule.matches(context, display_name):
-            return rule.decision
+    for matches, decision in compiled.candidates(context.folded_type, context.content_keys):
+        if matches(context, display_name):
+            return decision
     return None
 
 
-def compile_rule(kind: str, rule: Rule) -> Predicate:
-    """The test `rule_matches(kind, rule, ...)` makes, made once."""
+def compile_rule(kind: str, rule: Rule, *, type_known: bool = False) -> Predicate:
+    """The test `rule_matches(kind, rule, ...)` makes, made once; `type_known`: for events already known to be of
+    the type `_only_type` finds in it (that condition is left out)."""
     if kind in ("room", "sender"):
         key, rule_id = ("room_id" if kind == "room" else "sender"), rule["rule_id"]
         return lambda context, display_name: bool(context.event.get(key) == rule_id)
@@ -224,7 +237,11 @@ def compile_rule(kind: str, rule: Rule) -> Predicate:
         if not isinstance(pattern, str):
             return _never
         return _compiled_event_match("content.body", pattern)
-    tests = [_compile_condition(condition) for condition in rule.get("conditions", [])]
+    conditions = list(rule.get("conditions", []))
+    only_type = _only_type(kind, rule) if type_known else None
+    if only_type is not None:
+        conditions.remove(next(condition for condition in conditions if _is_type_match(condition, only_type)))
+    tests = [_compile_condition(condition) for condition in conditions]
     if any(test is _never for test in tests):
         return _never
     if not tests:

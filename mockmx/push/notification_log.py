@@ -75,24 +75,32 @@ class NotificationLog:
     def evaluate(self, room: Room, event: Event) -> list[tuple[str, Decision]]:
         """The users `event` notifies, each with the decision of their push rules: the room's joined members and
         an invited user, never the sender (the spec: no notification for the user's own events)."""
-        targets = set(room.joined)
-        if event.type == "m.room.member" and event.state_key and event.content.get("membership") == "invite":
-            targets.add(event.state_key)
-        targets.discard(event.sender)
+        sender, joined = event.sender, room.joined
+        targets = [user_id for user_id in joined if user_id != sender]
+        invitee = event.state_key
+        if (
+            invitee
+            and event.type == "m.room.member"
+            and event.content.get("membership") == "invite"
+            and invitee != sender
+            and invitee not in joined
+        ):
+            targets.append(invitee)
         if not targets:
             return []
-        levels = power.levels(room) or {}
-        notification_levels = levels.get("notifications")
+        targets.sort()
+        levels = power.levels(room)
+        notification_levels = levels.get("notifications") if levels is not None else None
         context = EventContext(
             _event_json(event),
-            member_count=len(room.joined),
-            sender_level=power.user_level(room, event.sender),
-            notification_levels=notification_levels if isinstance(notification_levels, dict) else {},
+            member_count=len(joined),
+            sender_level=power.user_level(room, sender),
+            notification_levels=notification_levels if isinstance(notification_levels, dict) else None,
         )
-        rules = self._hs.push_rules
+        compiled = self._hs.push_rules.compiled
         decisions = []
-        for user_id in sorted(targets):
-            decision = evaluate_compiled(rules.compiled(user_id), context, _display_name(room, user_id))
+        for user_id in targets:
+            decision = evaluate_compiled(compiled(user_id), context, _display_name(room, user_id))
             if decision is not None and decision.notify:
                 decisions.append((user_id, decision))
         return decisions
