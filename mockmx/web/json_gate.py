@@ -26,6 +26,7 @@ MIN_INT64 = -(2**63)
 # Room versions 6 and later enforce canonical JSON in events: floats are refused (spec: rooms/v6).
 FIRST_STRICT_ROOM_VERSION = 6
 
+_JSON_WHITESPACE = " \t\n\r"  # JSON's whitespace, and only it: what the decoder allows around a value
 # An escaped surrogate (\uD800-\uDFFF): only these can put a surrogate into a string decoded from strict UTF-8.
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -70,7 +71,16 @@ INT64_DECODER = _decoder(MIN_INT64, MAX_INT64)
 
 def decode(text: str, *, decoder: json.JSONDecoder = DECODER) -> Any:
     """`text` as JSON: ValueError when it is not JSON, MatrixError (400 M_BAD_JSON) when it could not be served."""
-    value = decoder.decode(text)
+    if text[:1] == "{":
+        # What JSONDecoder.decode does, without its two whitespace regexes for a body with none in front.
+        try:
+            value, end = decoder.scan_once(text, 0)  # type: ignore[attr-defined]  # set by JSONDecoder.__init__
+        except StopIteration as stop:
+            raise ValueError(f"Expecting value at {stop.value}") from None
+        if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+            raise ValueError(f"Extra data at {end}")
+    else:
+        value = decoder.decode(text)
     if "\\u" in text and _ESCAPED_SURROGATE.search(text) and not _encodes(value):
         raise MatrixError(400, "Invalid Unicode: lone surrogate in a string", Codes.BAD_JSON)
     return value
