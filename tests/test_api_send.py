@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from tests.conftest import (
     LiveServer,
     assert_error,
     events_since,
+    send_text,
     stream_end,
 )
 
@@ -316,3 +318,16 @@ def test_a_room_alias_in_the_send_path_is_answered_as_synapse_answers_it(shared_
     r = shared_alice.put("/_matrix/client/v3/rooms/%23lobby:localhost/send/m.room.message/alias-1", json={"body": "hi"})
     body = assert_error(r, 403, "M_FORBIDDEN")
     assert body["error"] == "User @alice:localhost not in room #lobby:localhost"
+
+
+def test_event_ids_have_the_shape_of_room_version_4_ids(alice: httpx.Client) -> None:
+    # `$` and the unpadded url-safe base64 of 32 bytes (a hash, in a real room): 43 characters, the last of which
+    # carries 4 bits and so is one of 16. Made in batches from the OS's randomness, each one different.
+    ids = [send_text(alice, f"id {n}", f"id-{n}") for n in range(300)]  # past one batch of 256
+    assert len(set(ids)) == len(ids)
+    for event_id in ids:
+        assert re.fullmatch(r"\$[A-Za-z0-9_-]{43}", event_id), event_id
+        assert URLSAFE.index(event_id[-1]) % 4 == 0, event_id
+
+
+URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
