@@ -261,6 +261,7 @@ def create_app(*, scenario: Scenario, journal_limit: int | None = None, control_
         finally:
             await mock.stop()
 
+    # The layers every request used to pass; most now take the app's direct lane instead (mockmx/control/lane.py).
     middleware = [
         Middleware(BrowserCORS),
         Middleware(ControlMiddleware, controlled=mock),  # the request journal and fault rules, the control gate
