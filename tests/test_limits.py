@@ -94,6 +94,16 @@ def test_a_head_begun_after_an_answer_that_never_ends_gets_408(limited: Callable
     assert headers["connection"] == "close"
 
 
+def test_blank_lines_after_an_answer_do_not_keep_a_connection_open(limited: Callable[[str], LiveServer]) -> None:
+    # Bytes stop uvicorn's keep-alive timer; blank lines begin no head, and must not leave the connection with none.
+    live = limited("{keep_alive_timeout: 1s, request_timeout: 1.5s}")
+    with _connect(live) as sock:
+        sock.sendall(VERSIONS + b"\r\n")
+        assert _answer(sock)[0] == 200
+        sock.sendall(b"\r\n\r\n")
+        assert _closed_without_answer(sock)
+
+
 def test_a_kept_alive_connection_is_closed_after_request_timeout_when_that_is_sooner(
     limited: Callable[[str], LiveServer],
 ) -> None:

@@ -58,13 +58,12 @@ class LimitedProtocol(HttpToolsProtocol):
         self._discarding = False
         self._over_limit = len(self.connections) > self.limits.max_connections
         self._head_timer: asyncio.TimerHandle | None = None
-        self._answered_at = self.loop.time()  # the connection's start, then its last answer's end
         self._arm_head_timer()
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
-        self._head_timer = self.loop.call_at(self._answered_at + self.limits.request_timeout, self._head_timed_out)
+        self._head_timer = self.loop.call_later(self.limits.request_timeout, self._head_timed_out)
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -94,8 +93,6 @@ class LimitedProtocol(HttpToolsProtocol):
             self._refuse(MatrixError(431, f"Request line and headers over {limit} bytes", Codes.TOO_LARGE))
             return
         super().data_received(data)
-        if self._in_head and self._head_bytes and self._head_timer is None and not self._discarding:
-            self._arm_head_timer()  # a head begun after an answer: it has until request_timeout after that answer
 
     def _head_too_long(self, data: bytes) -> bool:
         """Whether the request head, `data` added, runs past the limit. A read may hold the head's end and the body
@@ -136,12 +133,7 @@ class LimitedProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing():
-            self._answered_at = self.loop.time()
-            # An idle kept-alive connection is closed by uvicorn after keep_alive_timeout; the head timer is armed
-            # now only when it would close it sooner, else once the next head begins (most come whole, at once:
-            # a timer armed and cancelled for each request was a twentieth of a small request's cost).
-            if self.limits.request_timeout < self.limits.keep_alive_timeout:
-                self._arm_head_timer()
+            self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._head_timer is not None:
