@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+from starlette.middleware import Middleware as StarletteMiddleware
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from mockmx.app import ROUTES
@@ -124,3 +125,29 @@ def test_the_method_decides_between_routes_and_the_rest_is_left_to_starlette() -
     assert second is not None and second.route is routes[1]  # past the first, whose path matched, as Starlette
     assert table.find("POST", "/x") is None  # a 405: Starlette's to answer
     assert table.find("GET", "/sync") is None  # run in a thread by Starlette: not a plain async endpoint
+
+
+def test_routes_and_mounts_with_middleware_or_a_body_limit_are_left_to_starlette() -> None:
+    # The lane runs an endpoint itself: whatever Starlette would wrap around it must keep it on Starlette's path.
+    async def endpoint(request: Any) -> Any:
+        raise AssertionError
+
+    class Passing:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope, receive, send)
+
+    routes: list[BaseRoute] = [
+        Route("/plain", endpoint, methods=["POST"]),
+        Route("/limited", endpoint, methods=["POST"], max_body_size=10),
+        Route("/wrapped", endpoint, methods=["POST"], middleware=[StarletteMiddleware(Passing)]),
+        Mount("/mounted", routes=[Route("/x", endpoint, methods=["POST"])], middleware=[StarletteMiddleware(Passing)]),
+        Mount("/bare", routes=[Route("/x", endpoint, methods=["POST"])]),
+    ]
+    table = RouteTable(routes)
+    assert table.find("POST", "/plain") is not None
+    assert table.find("POST", "/bare/x") is not None
+    for path in ("/limited", "/wrapped", "/mounted/x"):
+        assert table.find("POST", path) is None, path

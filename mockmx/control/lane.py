@@ -40,7 +40,10 @@ class LaneApp(Starlette):
         self._controlled = controlled
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Lane(self, self._controlled, layers=super().build_middleware_stack())
+        layers = super().build_middleware_stack()
+        if self.max_body_size is not None:
+            return layers  # a body limit of the app's own is one of the layers: every request takes them
+        return Lane(self, self._controlled, layers=layers)
 
 
 class Lane:
@@ -79,6 +82,7 @@ class Lane:
         # The scope as the layers would have left it: theirs in place, the raw path in a copy (the server's access
         # log reads the decoded path from the original), the route's as Starlette's router and mount set them.
         scope[SCOPE_KEY] = entry
+        outer = scope
         if routed is not scope["path"]:
             scope = {**scope, "path": routed}
         scope["router"] = self.app.router
@@ -131,10 +135,11 @@ class Lane:
             else:
                 await response(scope, receive_kept, send_kept)
         except Exception as error:
-            # As Starlette's error middleware: a 500 when nothing was sent yet, and the error on to the server.
-            if entry.status is None and self._server_error is not None:
-                answer = await self._server_error(request, error)
-                if answer is not None:
+            # As Starlette's error middleware: its handler (which logs the error) on the scope as it saw it, a 500
+            # when nothing was sent yet, and the error on to the server.
+            if self._server_error is not None:
+                answer = await self._server_error(Request(outer, receive, send), error)
+                if answer is not None and entry.status is None:
                     await answer(scope, receive, send)
             raise
         finally:

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, compile_path
+from starlette.routing import BaseRoute, Mount, Route, Router, compile_path, request_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -48,7 +48,7 @@ class _Mount:
     prefix: str  # with its trailing slash, as Starlette's mount matches `prefix/...`
     by_segment: dict[str, tuple[_Entry, ...]]
     any_segment: tuple[_Entry, ...]  # the routes whose first segment is a parameter: in every key's list too
-    nested: bool  # the mount holds mounts: not keyed, left to Starlette
+    nested: bool  # the mount holds mounts or has middleware: not keyed, left to Starlette
 
 
 # Matches every path and decides none: what the table puts in place of a route it does not know.
@@ -101,8 +101,8 @@ def _compile(route: BaseRoute, prefix: str) -> _Mount | _Entry:
             return _OPAQUE
         mount_prefix = prefix + route.path + "/"
         inner = [child for child in route.routes if isinstance(child, Route)]
-        if len(inner) != len(route.routes):
-            return _Mount(mount_prefix, {}, (), nested=True)
+        if len(inner) != len(route.routes) or not isinstance(route.app, Router):
+            return _Mount(mount_prefix, {}, (), nested=True)  # mounts in it, or middleware of its own: Starlette's
         entries = [(_first_segment(child.path), _entry(child, mount_prefix[:-1])) for child in inner]
         keyed: dict[str, list[_Entry]] = {}
         for segment, _ in entries:
@@ -121,12 +121,27 @@ def _compile(route: BaseRoute, prefix: str) -> _Mount | _Entry:
 
 def _entry(route: Route, prefix: str) -> _Entry:
     regex, _, convertors = compile_path(prefix + route.path)
-    endpoint = route.endpoint
-    plain = inspect.isfunction(endpoint) and inspect.iscoroutinefunction(endpoint) and route.app is not endpoint
-    if getattr(route, "middleware", None):
-        plain = False
     methods = frozenset(route.methods) if route.methods is not None else None
-    return _Entry(route, endpoint if plain else None, regex, convertors, methods)
+    return _Entry(route, route.endpoint if _is_plain(route) else None, regex, convertors, methods)
+
+
+def _is_plain(route: Route) -> bool:
+    """Whether Starlette runs the route as a plain async `endpoint(request) -> response`, wrapped in its
+    `request_response` and nothing else (no middleware of the route's own, no body size limit)."""
+    endpoint = route.endpoint
+    return (
+        inspect.isfunction(endpoint)
+        and inspect.iscoroutinefunction(endpoint)
+        and getattr(route.app, "__qualname__", None) == _REQUEST_RESPONSE
+    )
+
+
+async def _probe(request: Request) -> Response:
+    raise NotImplementedError
+
+
+# What Starlette's request_response makes of an endpoint, by name: a route whose app is anything else was wrapped.
+_REQUEST_RESPONSE = request_response(_probe).__qualname__
 
 
 def _first_segment(path: str) -> str | None:
