@@ -595,11 +595,12 @@ NOTES = [
     "(uvloop, httptools, no access log), with no middleware: it parses the JSON body and answers a fresh event id "
     "on each benchmarked path. A request to mockmx with no `Origin` header, outside `/_mockmx/` and with no fault "
     "rule set takes its direct lane (mockmx/control/lane.py): journaled, routed by a table rather than Starlette's "
-    "router, its errors rendered by the app's handlers, in one step; with an empty endpoint that lane outruns the "
-    "limit's Starlette stack (by hand: 57 against 61 us of server CPU per request). mockmx's extra cost per "
-    "request is then the request journal, authentication, txnId bookkeeping and the work itself: for a room send, "
-    "storing the event and evaluating every other member's push rules against it (py-spy, by hand: the push rules "
-    "were about 16 us of a room send's 100 us of server CPU with one other member).",
+    "router, its errors rendered by the app's handlers, in one step; with an empty endpoint that lane costs no more "
+    "than the limit's Starlette stack (by hand: 57-60 against 61 us of server CPU per request). mockmx's extra "
+    "cost per request is then the request journal, authentication, txnId bookkeeping and the work itself: for a "
+    "room send, storing the event and evaluating every other member's push rules against it (py-spy, by hand: "
+    "the push rules were about 16 us of a room send's 100 us of server CPU with one other member, about 8 once "
+    "compiled further).",
     "mockmx keeps events, to-device messages and notifications in memory up to its limits (10,000 events per "
     "room by default; `GET /_mockmx/limits`), so the one server takes on state through the run. Python's full "
     "garbage collections would walk all of it, taking longer as it grows (room "
