@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+# httpx imports httpcore on first use and keeps a map of its exceptions from then on. Were that first use inside a
+# pytester run in this process, pytester would drop httpcore from sys.modules after it, the next client would load
+# it afresh, and its exceptions would escape the map unconverted (a RemoteProtocolError that is no
+# httpx.TransportError): loaded here, before any test runs, it stays.
+import httpcore  # noqa: F401
 import httpx
 import pytest
 
