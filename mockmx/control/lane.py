@@ -18,10 +18,10 @@ from typing import Any, cast
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockmx.control.journal import SCOPE_KEY
-from mockmx.control.middleware import Controlled
+from mockmx.control.middleware import Controlled, kept
 from mockmx.errors import MatrixError
 from mockmx.web.errors import render
 from mockmx.web.json_answer import JsonBytes
@@ -93,22 +93,7 @@ class Lane:
             scope["app_root_path"] = scope.get("root_path", "")
             scope["root_path"] = found.root_path
 
-        async def receive_kept() -> Message:
-            message = await receive()
-            body = message.get("body")
-            if body:
-                entry.keep_request(body)
-            return message
-
-        async def send_kept(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry.status = message["status"]
-                entry.response_headers = message.get("headers")
-            else:
-                body = message.get("body")
-                if body:
-                    entry.keep_response(body)
-            await send(message)
+        receive_kept, send_kept = kept(entry, receive, send)
 
         request = Request(scope, receive_kept, send)
         try:

@@ -18,7 +18,7 @@ from mockmx.web.errors import render
 if TYPE_CHECKING:
     from mockmx.control.changes import Changes
     from mockmx.control.gate import ControlGate
-    from mockmx.control.journal import RequestJournal
+    from mockmx.control.journal import Entry, RequestJournal
     from mockmx.faults import FaultRules
 
 
@@ -45,23 +45,7 @@ class ControlMiddleware:
         entry.request_headers = scope["headers"]  # decoded when read
         scope[SCOPE_KEY] = entry
 
-        async def receive_kept() -> Message:
-            message = await receive()
-            body = message.get("body")
-            if body:
-                entry.keep_request(body)
-            return message
-
-        async def send_kept(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry.status = message["status"]
-                entry.response_headers = message.get("headers")
-            else:
-                body = message.get("body")
-                if body:
-                    entry.keep_response(body)
-            await send(message)
-
+        receive_kept, send_kept = kept(entry, receive, send)
         faults = self.controlled.faults()
         try:
             rule = faults.acting(method, path) if faults.rules else None
@@ -75,6 +59,29 @@ class ControlMiddleware:
             if entry.status is None:
                 entry.status = 500  # an exception, answered by Starlette's error middleware outside this one
             journal.finished(entry)
+
+
+def kept(entry: Entry, receive: Receive, send: Send) -> tuple[Receive, Send]:
+    """`receive` and `send`, keeping what passes in the journal entry: the bodies (by reference) and the status."""
+
+    async def receive_kept() -> Message:
+        message = await receive()
+        body = message.get("body")
+        if body:
+            entry.keep_request(body)
+        return message
+
+    async def send_kept(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            entry.status = message["status"]
+            entry.response_headers = message.get("headers")
+        else:
+            body = message.get("body")
+            if body:
+                entry.keep_response(body)
+        await send(message)
+
+    return receive_kept, send_kept
 
 
 @runtime_checkable
