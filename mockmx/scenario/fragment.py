@@ -3,7 +3,8 @@ by the same schema and builder as a whole file, so the words and the problems ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from mockmx.problems import ScenarioError
 from mockmx.scenario.builder import Builder
@@ -13,6 +14,7 @@ from mockmx.scenario.model import FaultSpec, ScriptedEventSpec
 from mockmx.scenario.schema import check_schema
 
 SOURCE = "<request body>"
+T = TypeVar("T")
 
 
 def load_script_entry(
@@ -24,27 +26,28 @@ def load_script_entry(
     aliases: Mapping[str, str],
 ) -> ScriptedEventSpec:
     """A `script:` entry (YAML or JSON) referring to the given users and rooms (room id -> joined members)."""
-    document = Document(SOURCE)
-    data = document.read(text, expected="a mapping, one entry of a scenario's 'script'")
-    entry = None
-    if isinstance(data, dict):
-        check_schema(document, data, "scriptedEvent")
-        if () not in document.invalid:
-            entry = Builder.for_world(document, server, users, rooms, aliases).scripted_event(data)
-    if document.problems or entry is None:
-        raise ScenarioError(document.sorted_problems())
-    return entry
+    return _load(
+        text,
+        "script",
+        "scriptedEvent",
+        lambda document, data: Builder.for_world(document, server, users, rooms, aliases).scripted_event(data),
+    )
 
 
 def load_fault_rule(text: str) -> FaultSpec:
     """A `faults:` entry (YAML or JSON)."""
+    return _load(text, "faults", "fault", lambda document, data: fault_rule(document, (), data))
+
+
+def _load(text: str, section: str, definition: str, build: Callable[[Document, dict[str, Any]], T | None]) -> T:
+    """One entry of the scenario's `section`, checked against the schema's `definition`, then built."""
     document = Document(SOURCE)
-    data = document.read(text, expected="a mapping, one entry of a scenario's 'faults'")
-    rule = None
+    data = document.read(text, expected=f"a mapping, one entry of a scenario's '{section}'")
+    built = None
     if isinstance(data, dict):
-        check_schema(document, data, "fault")
+        check_schema(document, data, definition)
         if () not in document.invalid:
-            rule = fault_rule(document, (), data)
-    if document.problems or rule is None:
+            built = build(document, data)
+    if document.problems or built is None:
         raise ScenarioError(document.sorted_problems())
-    return rule
+    return built
