@@ -7,11 +7,17 @@ has no limit), and its `limit_concurrency` and bad-request answers are plain tex
 past `max_header_bytes` gets 431, a request on a connection past `max_connections` gets 503 M_LIMIT_EXCEEDED,
 and a request httptools cannot parse gets a Matrix 400. Uses uvicorn's public protocol hooks only
 (`connection_made`, `data_received`, the parser callbacks, `on_response_complete`).
+
+The idle and head deadlines are kept by one sweep per server rather than a timer per connection: uvicorn arms a
+keep-alive timer at every answer and cancels it at the next request's first bytes, and a head timer here did the
+same, four timer operations on every request. A sweep every quarter of the shorter timeout looks at each
+connection's time of last answer instead, so a deadline is met up to a quarter of it late.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -57,21 +63,27 @@ class LimitedProtocol(HttpToolsProtocol):
         self._in_head = True
         self._discarding = False
         self._over_limit = len(self.connections) > self.limits.max_connections
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._arm_head_timer()
+        # Since when the connection has waited for a request head: its start, then each answer; None while a
+        # request is read or answered. `_answered`: whether the keep-alive time applies to the wait.
+        self._waiting_since: float | None = self.loop.time()
+        self._answered = False
+        sweep = _SWEEPS.get(self.server_state)
+        if sweep is None:
+            sweep = _SWEEPS[self.server_state] = _Sweep(self.loop, self.connections, self.limits)
+        sweep.start()
 
-    def _arm_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-        self._head_timer = self.loop.call_later(self.limits.request_timeout, self._head_timed_out)
-
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if self.transport.is_closing():
+    def expire(self, now: float) -> None:
+        """Close the connection, or refuse its head with a 408, if it has waited past its deadline by `now`."""
+        since = self._waiting_since
+        if since is None or self._discarding or self.transport.is_closing():
             return
-        if self._head_bytes:
-            self._refuse(MatrixError(408, "Timed out waiting for the request", Codes.UNKNOWN))
-        else:
+        limits = self.limits
+        if self._head_bytes:  # a head begun: only the request timeout applies, as uvicorn stops keep-alive at a byte
+            if now - since >= limits.request_timeout:
+                self._refuse(MatrixError(408, "Timed out waiting for the request", Codes.UNKNOWN))
+            return
+        idle = min(limits.request_timeout, limits.keep_alive_timeout) if self._answered else limits.request_timeout
+        if now - since >= idle:
             self.transport.close()  # an idle connection: nothing to answer
 
     def _refuse(self, error: MatrixError) -> None:
@@ -79,9 +91,7 @@ class LimitedProtocol(HttpToolsProtocol):
         # Closing with unread bytes would send a reset, which can destroy the answer before the client reads it:
         # what still comes is read and dropped for a moment, then the connection closes.
         self._discarding = True
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._waiting_since = None
         self.loop.call_later(_LINGER_SECONDS, self.transport.close)
 
     def data_received(self, data: bytes) -> None:
@@ -114,9 +124,7 @@ class LimitedProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._head_tail = b""
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._waiting_since = None
         if not self._over_limit:
             super().on_headers_complete()
             return
@@ -131,15 +139,46 @@ class LimitedProtocol(HttpToolsProtocol):
         self._in_head = True  # what comes next on this connection is the next request's head
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_head_timer()
+        # uvicorn 0.54's own, but for its keep-alive timer: the sweep keeps that deadline.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._waiting_since = self.loop.time()
+            self._answered = True
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-        super().connection_lost(exc)
+
+# Each server's sweep, by its uvicorn state (the connections and counters its protocols share).
+_SWEEPS: weakref.WeakKeyDictionary[Any, _Sweep] = weakref.WeakKeyDictionary()
+
+
+class _Sweep:
+    """One server's deadline keeper: while it has connections, every quarter of the shorter timeout it expires
+    those that have waited too long."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, connections: set[Any], limits: Limits) -> None:
+        self.loop = loop
+        self.connections = connections
+        self.interval = max(0.01, min(limits.request_timeout, limits.keep_alive_timeout) / 4)
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        if self._handle is None:
+            self._handle = self.loop.call_later(self.interval, self._run)
+
+    def _run(self) -> None:
+        self._handle = None
+        now = self.loop.time()
+        for connection in list(self.connections):
+            if isinstance(connection, LimitedProtocol):
+                connection.expire(now)
+        if self.connections:
+            self.start()
 
 
 def protocol_for(limits: Limits) -> type[LimitedProtocol]:
