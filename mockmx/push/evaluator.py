@@ -13,7 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockmx.push.plans import Plan
 
 Rule = dict[str, Any]
 JsonDict = dict[str, Any]
@@ -58,12 +61,18 @@ class EventContext:
         self.content_keys = frozenset(content) if isinstance(content, dict) else frozenset()
         self.has_mentions = "m.mentions" in self.content_keys
         event_type = event.get("type")
-        # ASCII both sides, the case aside, is what the glob's case-blind match comes to (not so for every letter).
-        self.folded_type = event_type.lower() if isinstance(event_type, str) and event_type.isascii() else None
+        self.folded_type = fold_type(event_type) if isinstance(event_type, str) else None
         body = content.get("body") if isinstance(content, dict) else None
         self.body: str | None = body if isinstance(body, str) else None  # content.body, when a string
         # Lower-cased when ASCII: a literal ASCII pattern can then only match a body it is a substring of.
         self.ascii_body = self.body.lower() if self.body is not None and self.body.isascii() else None
+
+
+@lru_cache(maxsize=1024)
+def fold_type(event_type: str) -> str | None:
+    """The type as the type shortcut compares it: lower-cased when ASCII (ASCII both sides, the case aside, is what
+    the glob's case-blind match comes to, not so for every letter), else None. Types are few: each is folded once."""
+    return event_type.lower() if event_type.isascii() else None
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,8 @@ class CompiledRule:
     requires: frozenset[str]  # the content keys the rule cannot match without
     legacy_mention: bool
     decision: Decision
+    kind: str  # the rule as it came, for `plans` to write its tests from
+    rule: Rule
 
 
 class CompiledRules:
@@ -133,6 +144,7 @@ class CompiledRules:
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = rules
         self._by_shape: dict[tuple[str | None, frozenset[str]], list[tuple[Predicate, Decision]]] = {}
+        self._plans: dict[tuple[str | None, frozenset[str]], Plan] = {}
 
     def candidates(self, folded_type: str | None, content_keys: frozenset[str]) -> list[tuple[Predicate, Decision]]:
         """The rules an event of this type (case-folded ASCII, or None: any rule) and these content keys can match,
@@ -141,18 +153,40 @@ class CompiledRules:
         key = (folded_type, content_keys)
         found = self._by_shape.get(key)
         if found is None:
-            has_mentions = "m.mentions" in content_keys
             found = [
-                (rule.matches if folded_type is None or rule.only_type is None else rule.matches_typed, rule.decision)
-                for rule in self.rules
-                if (folded_type is None or rule.only_type is None or rule.only_type == folded_type)
-                and rule.requires <= content_keys
-                and not (rule.legacy_mention and has_mentions)
+                (rule.matches_typed if typed else rule.matches, rule.decision)
+                for rule, typed in self._candidate_rules(folded_type, content_keys)
             ]
             if len(self._by_shape) >= _MAX_SHAPES:  # shapes are the clients' to invent: kept within a bound
                 self._by_shape.clear()
             self._by_shape[key] = found
         return found
+
+    def plan(self, folded_type: str | None, content_keys: frozenset[str]) -> Plan:
+        """The candidates' tests as one function (`plans.make_plan`), kept per shape of event as they are."""
+        key = (folded_type, content_keys)
+        found = self._plans.get(key)
+        if found is None:
+            from mockmx.push.plans import make_plan  # plans builds on this module
+
+            found = make_plan(self._candidate_rules(folded_type, content_keys))
+            if len(self._plans) >= _MAX_SHAPES:
+                self._plans.clear()
+            self._plans[key] = found
+        return found
+
+    def _candidate_rules(
+        self, folded_type: str | None, content_keys: frozenset[str]
+    ) -> list[tuple[CompiledRule, bool]]:
+        """The rules left to try, each with whether its type condition is known to hold (the type shortcut)."""
+        has_mentions = "m.mentions" in content_keys
+        return [
+            (rule, folded_type is not None and rule.only_type is not None)
+            for rule in self.rules
+            if (folded_type is None or rule.only_type is None or rule.only_type == folded_type)
+            and rule.requires <= content_keys
+            and not (rule.legacy_mention and has_mentions)
+        ]
 
 
 def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
@@ -168,6 +202,8 @@ def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
                 Decision(
                     rule["rule_id"], [action for action in rule.get("actions", []) if action not in LEGACY_ACTIONS]
                 ),
+                kind,
+                rule,
             )
             for kind, rule in ordered
             if rule.get("enabled", True)
@@ -292,7 +328,7 @@ def _compile_condition(condition: Any) -> Predicate:
     if kind == "sender_notification_permission":
         if not isinstance(key, str):
             return _never
-        return lambda context, display_name: context.sender_level >= _required_level(context, key)
+        return lambda context, display_name: context.sender_level >= _required_level(context.notification_levels, key)
     return _never
 
 
@@ -374,12 +410,13 @@ def condition_matches(condition: Any, context: EventContext, display_name: str |
         compare = _member_count_test(condition.get("is"))
         return compare is not None and compare(context.member_count)
     if kind == "sender_notification_permission":
-        return isinstance(key, str) and context.sender_level >= _required_level(context, key)
+        return isinstance(key, str) and context.sender_level >= _required_level(context.notification_levels, key)
     return False
 
 
-def _required_level(context: EventContext, key: str) -> int:
-    required = context.notification_levels.get(key, _DEFAULT_NOTIFICATION_LEVEL)
+def _required_level(notification_levels: JsonDict, key: str) -> int:
+    """The level `notifications.<key>` of the power levels asks of a sender (the default when it is no integer)."""
+    required = notification_levels.get(key, _DEFAULT_NOTIFICATION_LEVEL)
     if isinstance(required, bool) or not isinstance(required, int):
         return _DEFAULT_NOTIFICATION_LEVEL
     return required

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mockmx.homeserver import power
 from mockmx.homeserver.receipts import MAIN_THREAD
 from mockmx.homeserver.rooms import Event, JsonDict, Room
-from mockmx.push.evaluator import Decision, EventContext, evaluate_compiled
+from mockmx.push.evaluator import Decision, fold_type
 from mockmx.scenario.model import UnreadCount
 
 if TYPE_CHECKING:
@@ -91,16 +91,21 @@ class NotificationLog:
         targets.sort()
         levels = power.levels(room)
         notification_levels = levels.get("notifications") if levels is not None else None
-        context = EventContext(
-            _event_json(event),
-            member_count=len(joined),
-            sender_level=power.user_level(room, sender),
-            notification_levels=notification_levels if isinstance(notification_levels, dict) else None,
-        )
+        # What every member's plan reads besides the event (`plans.Plan`), worked out once.
+        content = event.content if isinstance(event.content, dict) else {}
+        body = content.get("body")
+        body = body if isinstance(body, str) else None
+        # Lower-cased when ASCII: a literal ASCII pattern can then only match a body it is a substring of.
+        lowered = body.lower() if body is not None and body.isascii() else None
+        shape = (fold_type(event.type), frozenset(content))
+        member_count, sender_level = len(joined), power.user_level(room, sender)
+        levels_json = notification_levels if isinstance(notification_levels, dict) else {}
         compiled = self._hs.push_rules.compiled
         decisions = []
         for user_id in targets:
-            decision = evaluate_compiled(compiled(user_id), context, _display_name(room, user_id))
+            plan = compiled(user_id).plan(*shape)
+            name = _display_name(room, user_id)
+            decision = plan(event, content, body, lowered, member_count, sender_level, levels_json, name)
             if decision is not None and decision.notify:
                 decisions.append((user_id, decision))
         return decisions
@@ -200,21 +205,6 @@ def thread_of(room: Room, event: Event) -> str:
             if isinstance(root, str):
                 return root
     return MAIN_THREAD
-
-
-def _event_json(event: Event) -> JsonDict:
-    """The event's properties as conditions see them (a client's view, without `unsigned`)."""
-    found: JsonDict = {
-        "event_id": event.event_id,
-        "room_id": event.room_id,
-        "sender": event.sender,
-        "type": event.type,
-        "content": event.content,
-        "origin_server_ts": event.origin_server_ts,
-    }
-    if event.state_key is not None:
-        found["state_key"] = event.state_key
-    return found
 
 
 def _display_name(room: Room, user_id: str) -> str | None:
