@@ -97,6 +97,9 @@ class LimitedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
+        # Bytes after an answer end its keep-alive time, as they stop uvicorn's timer: a head begun, or the rest of
+        # a body the app answered without reading, has the request timeout from the answer.
+        self._answered = False
         if self._in_head and self._head_too_long(data):
             self._in_head = False
             limit = self.limits.max_header_bytes
@@ -190,6 +193,5 @@ def uvicorn_settings(limits: Limits) -> dict[str, Any]:
     """The `uvicorn.Config` keywords that apply `limits`."""
     return {
         "http": protocol_for(limits),
-        "timeout_keep_alive": max(1, round(limits.keep_alive_timeout)),
         "h11_max_incomplete_event_size": limits.max_header_bytes,
     }
