@@ -145,3 +145,19 @@ def test_members_on_the_same_rules_share_one_compiled_body() -> None:
     content = stored.content
     assert bob(stored, content, "hi carol", "hi carol", 3, 0, {}, None).rule_id == ".m.rule.message"
     assert carol(stored, content, "hi carol", "hi carol", 3, 0, {}, None).rule_id == ".m.rule.contains_user_name"
+
+
+def test_types_and_content_keys_no_rule_reads_share_one_plan() -> None:
+    # A client may invent a type or a content key on every send: neither may make a new plan for every member.
+    compiled = PushRules().compiled(BOB)
+    message = compiled.plan("m.room.message", frozenset({"msgtype", "body"}))
+    assert compiled.plan("m.room.message", frozenset({"msgtype", "body", "x.invented.1"})) is message
+    other = compiled.plan("x.invented.1", frozenset({"body"}))
+    assert compiled.plan("x.invented.2", frozenset({"body", "x.key"})) is other
+    assert other is not message
+    # What the rules do read still tells shapes apart: a mention, and a type a rule names.
+    assert compiled.plan("m.room.message", frozenset({"msgtype", "body", "m.mentions"})) is not message
+    assert compiled.plan("m.reaction", frozenset({"body"})) is not other
+    stored = _stored({"type": "x.invented.2", "sender": ALICE, "room_id": ROOM, "content": {"body": "hi"}})
+    planned, reference = _both(PushRules().ordered(BOB), stored, members=2, level=0, levels={}, name="Bob")
+    assert planned == reference

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from mockmx.push.plans import Plan
@@ -118,6 +118,7 @@ Predicate = Callable[[EventContext, "str | None"], bool]
 
 
 _MAX_SHAPES = 256  # shapes of event (type, content keys) whose candidate rules a ruleset keeps
+_OTHER_TYPE = "*"  # the shape's type for any type no rule names: never a rule's `only_type`, which has no wildcard
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,36 @@ class CompiledRule:
     rule: Rule
 
 
+T = TypeVar("T")
+_Shape = tuple[str | None, frozenset[str]]
+
+
+class _ShapeCache(Generic[T]):
+    """Values made per shape of event: by the shape the event has, and by what of it matters (`_shape`)."""
+
+    def __init__(self) -> None:
+        self.by_event: dict[_Shape, T] = {}
+        self._by_shape: dict[_Shape, T] = {}
+
+    def add(
+        self,
+        folded_type: str | None,
+        content_keys: frozenset[str],
+        shape_of: Callable[[str | None, frozenset[str]], _Shape],
+        make: Callable[[_Shape], T],
+    ) -> T:
+        shape = shape_of(folded_type, content_keys)
+        found = self._by_shape.get(shape)
+        if found is None:
+            if len(self._by_shape) >= _MAX_SHAPES:
+                self._by_shape.clear()
+            found = self._by_shape[shape] = make(shape)
+        if len(self.by_event) >= _MAX_SHAPES:  # shapes are the clients' to invent: kept within a bound
+            self.by_event.clear()
+        self.by_event[(folded_type, content_keys)] = found
+        return found
+
+
 class CompiledRules:
     """A user's enabled rules in evaluation order, each compiled, and per event type the ones left to try.
 
@@ -143,37 +174,45 @@ class CompiledRules:
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = rules
-        self._by_shape: dict[tuple[str | None, frozenset[str]], list[tuple[Predicate, Decision]]] = {}
-        self._plans: dict[tuple[str | None, frozenset[str]], Plan] = {}
+        # Per shape of event (type, content keys): its candidates, and its plan. Kept under the shape as it came,
+        # for the lookup every event makes, and under what of it the rules depend on (`_shape`), so that the types
+        # and keys clients invent make no new ones: both kept within a bound.
+        self._candidates: _ShapeCache[list[tuple[Predicate, Decision]]] = _ShapeCache()
+        self._plans: _ShapeCache[Plan] = _ShapeCache()
+        self._types = frozenset(rule.only_type for rule in rules if rule.only_type is not None)
+        self._keys = frozenset().union(*(rule.requires for rule in rules)) | {"m.mentions"}
 
     def candidates(self, folded_type: str | None, content_keys: frozenset[str]) -> list[tuple[Predicate, Decision]]:
         """The rules an event of this type (case-folded ASCII, or None: any rule) and these content keys can match,
         in order, each as the test left to make and its decision. Kept per shape of event: there are few (a
         message, a reply, a mention, a state event...)."""
-        key = (folded_type, content_keys)
-        found = self._by_shape.get(key)
+        found = self._candidates.by_event.get((folded_type, content_keys))
         if found is None:
-            found = [
-                (rule.matches_typed if typed else rule.matches, rule.decision)
-                for rule, typed in self._candidate_rules(folded_type, content_keys)
-            ]
-            if len(self._by_shape) >= _MAX_SHAPES:  # shapes are the clients' to invent: kept within a bound
-                self._by_shape.clear()
-            self._by_shape[key] = found
+            found = self._candidates.add(folded_type, content_keys, self._shape, self._make_candidates)
         return found
 
     def plan(self, folded_type: str | None, content_keys: frozenset[str]) -> Plan:
         """The candidates' tests as one function (`plans.make_plan`), kept per shape of event as they are."""
-        key = (folded_type, content_keys)
-        found = self._plans.get(key)
+        found = self._plans.by_event.get((folded_type, content_keys))
         if found is None:
-            from mockmx.push.plans import make_plan  # plans builds on this module
-
-            found = make_plan(self._candidate_rules(folded_type, content_keys))
-            if len(self._plans) >= _MAX_SHAPES:
-                self._plans.clear()
-            self._plans[key] = found
+            found = self._plans.add(folded_type, content_keys, self._shape, self._make_plan)
         return found
+
+    def _shape(self, folded_type: str | None, content_keys: frozenset[str]) -> _Shape:
+        """What the candidates depend on: the type if a rule names it (every other ASCII type is alike), and which
+        of the content keys the rules require, and `m.mentions`, the event has."""
+        if folded_type is not None and folded_type not in self._types:
+            folded_type = _OTHER_TYPE
+        return folded_type, content_keys & self._keys
+
+    def _make_candidates(self, shape: _Shape) -> list[tuple[Predicate, Decision]]:
+        candidates = self._candidate_rules(*shape)
+        return [(rule.matches_typed if typed else rule.matches, rule.decision) for rule, typed in candidates]
+
+    def _make_plan(self, shape: _Shape) -> Plan:
+        from mockmx.push.plans import make_plan  # plans builds on this module
+
+        return make_plan(self._candidate_rules(*shape))
 
     def _candidate_rules(
         self, folded_type: str | None, content_keys: frozenset[str]
