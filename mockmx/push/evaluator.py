@@ -62,10 +62,16 @@ class EventContext:
         self.has_mentions = "m.mentions" in self.content_keys
         event_type = event.get("type")
         self.folded_type = fold_type(event_type) if isinstance(event_type, str) else None
-        body = content.get("body") if isinstance(content, dict) else None
-        self.body: str | None = body if isinstance(body, str) else None  # content.body, when a string
-        # Lower-cased when ASCII: a literal ASCII pattern can then only match a body it is a substring of.
-        self.ascii_body = self.body.lower() if self.body is not None and self.body.isascii() else None
+        self.body, self.ascii_body = body_of(content)
+
+
+def body_of(content: Any) -> tuple[str | None, str | None]:
+    """content.body when a string, and it lower-cased when ASCII (a literal ASCII pattern can then only match a
+    body it is a substring of); Nones when there is none."""
+    body = content.get("body") if isinstance(content, dict) else None
+    if not isinstance(body, str):
+        return None, None
+    return body, (body.lower() if body.isascii() else None)
 
 
 @lru_cache(maxsize=1024)
@@ -123,17 +129,15 @@ _OTHER_TYPE = "*"  # the shape's type for any type no rule names: never a rule's
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """An enabled rule, made ready: the test of its conditions, the one event type it can match if it says (most
-    default rules do) and the test of its other conditions, whether an event with `m.mentions` skips it, and what
-    it decides."""
+    """An enabled rule, made ready: the one event type it can match if it says (most default rules do), the content
+    keys it needs, whether an event with `m.mentions` skips it, and what it decides. Its tests are made from the
+    rule as it came per shape of event, when one first needs them (`plans`, or `candidates`)."""
 
-    matches: Predicate
     only_type: str | None
-    matches_typed: Predicate  # for an event whose (ASCII) type is `only_type`: the type condition holds
     requires: frozenset[str]  # the content keys the rule cannot match without
     legacy_mention: bool
     decision: Decision
-    kind: str  # the rule as it came, for `plans` to write its tests from
+    kind: str  # the rule as it came
     rule: Rule
 
 
@@ -207,7 +211,7 @@ class CompiledRules:
 
     def _make_candidates(self, shape: _Shape) -> list[tuple[Predicate, Decision]]:
         candidates = self._candidate_rules(*shape)
-        return [(rule.matches_typed if typed else rule.matches, rule.decision) for rule, typed in candidates]
+        return [(compile_rule(rule.kind, rule.rule, type_known=typed), rule.decision) for rule, typed in candidates]
 
     def _make_plan(self, shape: _Shape) -> Plan:
         from mockmx.push.plans import make_plan  # plans builds on this module
@@ -233,9 +237,7 @@ def compile_rules(ordered: list[tuple[str, Rule]]) -> CompiledRules:
     return CompiledRules(
         [
             CompiledRule(
-                compile_rule(kind, rule),
                 _only_type(kind, rule),
-                compile_rule(kind, rule, type_known=True),
                 _required_content_keys(kind, rule),
                 rule["rule_id"] in LEGACY_MENTION_RULES and bool(rule.get("default")),
                 Decision(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mockmx.homeserver import power
 from mockmx.homeserver.receipts import MAIN_THREAD
 from mockmx.homeserver.rooms import Event, JsonDict, Room
-from mockmx.push.evaluator import Decision, fold_type
+from mockmx.push.evaluator import Decision, body_of, fold_type
 from mockmx.scenario.model import UnreadCount
 
 if TYPE_CHECKING:
@@ -93,10 +93,7 @@ class NotificationLog:
         notification_levels = levels.get("notifications") if levels is not None else None
         # What every member's plan reads besides the event (`plans.Plan`), worked out once.
         content = event.content if isinstance(event.content, dict) else {}
-        body = content.get("body")
-        body = body if isinstance(body, str) else None
-        # Lower-cased when ASCII: a literal ASCII pattern can then only match a body it is a substring of.
-        lowered = body.lower() if body is not None and body.isascii() else None
+        body, lowered = body_of(content)
         shape = (fold_type(event.type), frozenset(content))
         member_count, sender_level = len(joined), power.user_level(room, sender)
         levels_json = notification_levels if isinstance(notification_levels, dict) else {}

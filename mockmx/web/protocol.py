@@ -5,8 +5,9 @@ uvicorn closes an idle connection only after it has answered on it, reads reques
 has no limit), and its `limit_concurrency` and bad-request answers are plain text. Here: a connection has
 `request_timeout` seconds to send each whole request head (408 if it began one, else it is just closed), a head
 past `max_header_bytes` gets 431, a request on a connection past `max_connections` gets 503 M_LIMIT_EXCEEDED,
-and a request httptools cannot parse gets a Matrix 400. Uses uvicorn's public protocol hooks only
-(`connection_made`, `data_received`, the parser callbacks, `on_response_complete`).
+and a request httptools cannot parse gets a Matrix 400. Uses uvicorn's protocol hooks (`connection_made`,
+`data_received`, the parser callbacks), and replaces one: `on_response_complete`, uvicorn 0.54's own without its
+keep-alive timer (tests/test_limits.py pins its source).
 
 The idle and head deadlines are kept by one sweep per server rather than a timer per connection: uvicorn arms a
 keep-alive timer at every answer and cancels it at the next request's first bytes, and a head timer here did the
