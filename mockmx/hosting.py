@@ -13,6 +13,10 @@ from starlette.applications import Starlette
 
 T = TypeVar("T")
 
+# Where the object is kept on the app: a plain attribute, as it is read on every request (Starlette's `app.state`
+# finds its attributes through `__getattr__`, after a failed lookup).
+_ATTRIBUTE = "mockmx_hosted"
+
 
 class Hosted(Protocol):
     """What a server asks of the app it serves."""
@@ -26,18 +30,18 @@ class Hosted(Protocol):
 
 def attach(app: Starlette, hosted: Hosted) -> None:
     """Make `hosted` the object behind `app`, for servers and endpoints to reach."""
-    app.state.hosted = hosted
+    setattr(app, _ATTRIBUTE, hosted)
 
 
 def hosted_by(app: Any) -> Hosted:
     """The object behind an app made by `create_app` or `create_replay_app`."""
-    hosted: Hosted = app.state.hosted
+    hosted: Hosted = getattr(app, _ATTRIBUTE)
     return hosted
 
 
 def hosted_as(app: Any, kind: type[T]) -> T:
     """The object behind `app` (a request's `app` will do), checked to be a `kind`."""
-    hosted = app.state.hosted
+    hosted = getattr(app, _ATTRIBUTE)
     if not isinstance(hosted, kind):
         raise TypeError(f"this app serves a {type(hosted).__name__}, not a {kind.__name__}")
     return hosted

@@ -1,4 +1,5 @@
-"""Idempotent transaction ids, in one place: every txnId endpoint answers through `TransactionCache.run`.
+"""Idempotent transaction ids, in one place: every txnId endpoint answers through `TransactionCache.run` (or, when
+its work never waits, `answered` and `remember`).
 
 As in Synapse's `transactions.py`: a request is keyed on (user, device, request path); a repeat gets the
 first answer's status and body, byte for byte, and causes nothing. Requests that arrive while the first
@@ -65,6 +66,21 @@ class TransactionCache:
         self._settle(key, answer)
         self._remember(key, answer)
         return response
+
+    def answered(self, key: TxnKey) -> Response | None:
+        """The first answer again, for an endpoint that does its work without waiting (nothing else can run
+        between this and its `remember`, so no repeat can find it running): None when there is none to give."""
+        done = self._done.get(key)
+        if done is None:
+            return None
+        if self._clock() - done[0] < self._ttl:
+            return _replay(done[1])
+        del self._done[key]
+        return None
+
+    def remember(self, key: TxnKey, response: Response) -> None:
+        """The answer of a request `answered` had none for, made without waiting."""
+        self._remember(key, (response.status_code, bytes(response.body)))
 
     def _outcome_of(self, key: TxnKey) -> asyncio.Future[_Outcome]:
         """A future of the running request's outcome, for a repeat to wait on (its own: a repeat that is cancelled

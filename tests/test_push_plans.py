@@ -75,6 +75,7 @@ _CONDITIONS: Ordered = [
     _rule("deep", {"kind": "event_match", "key": "content.a.b", "pattern": "x?z"}),
     _rule("deeper", {"kind": "event_match", "key": "content.a.b.c", "pattern": "*"}),
     _rule("dotted", {"kind": "event_match", "key": "content.m\\.key", "pattern": "v"}),
+    _rule("literal", {"kind": "event_match", "key": "content.word", "pattern": "ok"}),
     _rule("unsigned", {"kind": "event_match", "key": "unsigned.age", "pattern": "*"}),
     _rule("under a string", {"kind": "event_match", "key": "type.x", "pattern": "*"}),
     _rule("is true", {"kind": "event_property_is", "key": "content.flag", "value": True}),
@@ -97,6 +98,9 @@ _CONTENTS = [
     {"a": {"b": "xyz"}},
     {"a": {"b": {"c": 1}}},
     {"m.key": "V"},
+    {"word": "OK"},
+    {"word": "o\u212a"},  # the Kelvin sign, which a case-blind match takes for a k
+    {"word": "oks"},
     {"flag": True},
     {"flag": 1},
     {"none": None},

@@ -283,3 +283,27 @@ def test_cache_drops_expired_answers_when_it_stores_new_ones() -> None:
         return sizes
 
     assert asyncio.run(run()) == [1, 2, 3, 1]
+
+
+def test_answered_gives_what_remember_kept_until_its_ttl() -> None:
+    clock = FakeClock()
+    cache = TransactionCache(ttl=60, clock=clock)
+    assert cache.answered(KEY) is None
+    cache.remember(KEY, JSONResponse({"event_id": "$first"}))
+    clock.now += 59
+    again = cache.answered(KEY)
+    assert again is not None
+    assert (again.status_code, bytes(again.body)) == (200, b'{"event_id":"$first"}')
+    clock.now += 2
+    assert cache.answered(KEY) is None
+    assert len(cache) == 0  # the expired answer is let go as it is found
+
+
+def test_remember_keeps_within_max_entries() -> None:
+    cache = TransactionCache(max_entries=2)
+    for n in range(3):
+        cache.remember(("@alice:localhost", "ALICEDEV", f"/t{n}"), JSONResponse({"n": n}))
+    assert len(cache) == 2
+    assert cache.dropped == 1
+    assert cache.answered(("@alice:localhost", "ALICEDEV", "/t0")) is None
+    assert cache.answered(("@alice:localhost", "ALICEDEV", "/t2")) is not None

@@ -131,7 +131,12 @@ class _Writer:
                 return self._body_match(pattern)
             value, name = self._value(parts), self._name()
             fullmatch = self.constant(evaluator._whole_match(pattern).fullmatch)
-            return f"isinstance({name} := {value}, str) and {fullmatch}({name}) is not None"
+            test = f"{fullmatch}({name}) is not None"
+            if not any(c in pattern for c in "*?"):
+                # Each character of a literal pattern matches one character, whatever its case: only a value of
+                # the pattern's length can match (`m.text` is not `m.notice`, without the regex).
+                test = f"len({name}) == {self.constant(len(pattern))} and {test}"
+            return f"isinstance({name} := {value}, str) and {test}"
         if kind in ("event_property_is", "event_property_contains"):
             if not isinstance(key, str) or "value" not in condition:
                 return "False"
