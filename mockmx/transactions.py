@@ -35,7 +35,8 @@ class TransactionCache:
         self.max_entries = max_entries
         self.dropped = 0  # answers let go before their time to stay within max_entries
         self._clock = clock
-        self._done: OrderedDict[TxnKey, tuple[float, _Answer]] = OrderedDict()
+        # Each answer as (stored at, status, body): one tuple, as thousands are kept.
+        self._done: OrderedDict[TxnKey, tuple[float, int, bytes]] = OrderedDict()
         # The requests running now, each with the repeats waiting for its outcome (None until one comes: most never
         # see a repeat, and need no future).
         self._running: dict[TxnKey, list[asyncio.Future[_Outcome]] | None] = {}
@@ -45,7 +46,7 @@ class TransactionCache:
         done = self._done.get(key)
         if done is not None:
             if self._clock() - done[0] < self._ttl:
-                return _replay(done[1])
+                return JsonBytes(done[2], done[1])
             del self._done[key]
         if key in self._running:
             outcome = await self._outcome_of(key)
@@ -64,7 +65,7 @@ class TransactionCache:
             raise
         answer = (response.status_code, bytes(response.body))
         self._settle(key, answer)
-        self._remember(key, answer)
+        self._remember(key, *answer)
         return response
 
     def answered(self, key: TxnKey) -> Response | None:
@@ -74,13 +75,13 @@ class TransactionCache:
         if done is None:
             return None
         if self._clock() - done[0] < self._ttl:
-            return _replay(done[1])
+            return JsonBytes(done[2], done[1])
         del self._done[key]
         return None
 
     def remember(self, key: TxnKey, response: Response) -> None:
         """The answer of a request `answered` had none for, made without waiting."""
-        self._remember(key, (response.status_code, bytes(response.body)))
+        self._remember(key, response.status_code, bytes(response.body))
 
     def _outcome_of(self, key: TxnKey) -> asyncio.Future[_Outcome]:
         """A future of the running request's outcome, for a repeat to wait on (its own: a repeat that is cancelled
@@ -98,15 +99,15 @@ class TransactionCache:
             if not future.done():
                 future.set_result(outcome)
 
-    def _remember(self, key: TxnKey, answer: _Answer) -> None:
+    def _remember(self, key: TxnKey, status: int, body: bytes) -> None:
         now = self._clock()
-        self._done[key] = (now, answer)
+        self._done[key] = (now, status, body)
         # Entries are in insertion order, so the expired ones are at the front; a lookup checks the age of what it
         # finds, so this only frees their memory, at most once a second.
         if now >= self._next_prune:
             self._next_prune = now + 1
             while self._done:
-                oldest_key, (stored_at, _) = next(iter(self._done.items()))
+                oldest_key, (stored_at, _, _) = next(iter(self._done.items()))
                 if now - stored_at < self._ttl:
                     break
                 del self._done[oldest_key]

@@ -220,7 +220,8 @@ def _nothing() -> None:
 
 def _content_type(headers: list[tuple[bytes, bytes]] | None) -> str | None:
     for name, value in headers or ():
-        if name.lower() == b"content-type":
+        # ASGI servers give request header names in lower case: the comparison that finds it, first.
+        if name == b"content-type" or name.lower() == b"content-type":
             return value.decode("latin-1")
     return None
 

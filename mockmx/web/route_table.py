@@ -90,8 +90,9 @@ def _first(entries: Sequence[_Entry], method: str, path: str, root_path: str) ->
 
 def _found(entry: _Entry, match: re.Match[str], root_path: str) -> Found:
     assert entry.endpoint is not None
-    convertors = entry.convertors
-    params = {key: convertors[key].convert(value) for key, value in match.groupdict().items()}
+    params = match.groupdict()
+    for key, convertor in entry.convertors.items():
+        params[key] = convertor.convert(params[key])
     return Found(entry.route, entry.endpoint, params, root_path)
 
 
