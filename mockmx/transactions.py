@@ -1,30 +1,30 @@
-"""Idempotent transaction ids, in one place: every txnId endpoint answers through `TransactionCache.run` (or, when
-its work never waits, `answered` and `remember`).
+"""Idempotent transaction ids, in one place: every txnId endpoint answers through `TransactionCache`.
 
 As in Synapse's `transactions.py`: a request is keyed on (user, device, request path); a repeat gets the
-first answer's status and body, byte for byte, and causes nothing. Requests that arrive while the first
-is still running wait for its answer. Failures are never cached, so a client can retry after an error. Answers are
-kept for `ttl` seconds, and at most `max_entries` of them: past that the oldest go first (counted in `dropped`).
+first answer's status and body, byte for byte, and causes nothing. Failures are never cached, so a client can retry
+after an error. Answers are kept for `ttl` seconds, and at most `max_entries` of them: past that the oldest go first
+(counted in `dropped`).
+
+Every txnId endpoint reads its body first and then does its work without waiting, between `answered` and
+`remember` (`api.request.once_per_transaction`): nothing else runs in between, so repeats in flight at once (a
+client retrying over a second connection) find the first one's answer, and no request is ever half done when a
+repeat comes. An endpoint whose work had to wait would need repeats to wait for it; none does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from starlette.responses import Response
 
-from mockmx.errors import MatrixError
 from mockmx.web.json_answer import JsonBytes
 
 TTL_SECONDS = 30 * 60  # Synapse keeps answers for 30 minutes; clients retry within seconds
 MAX_ENTRIES = 10_000
 
 TxnKey = tuple[str, str, str]
-_Answer = tuple[int, bytes]
-_Outcome = _Answer | MatrixError
 
 
 class TransactionCache:
@@ -37,40 +37,10 @@ class TransactionCache:
         self._clock = clock
         # Each answer as (stored at, status, body): one tuple, as thousands are kept.
         self._done: OrderedDict[TxnKey, tuple[float, int, bytes]] = OrderedDict()
-        # The requests running now, each with the repeats waiting for its outcome (None until one comes: most never
-        # see a repeat, and need no future).
-        self._running: dict[TxnKey, list[asyncio.Future[_Outcome]] | None] = {}
         self._next_prune = 0.0
 
-    async def run(self, key: TxnKey, handler: Callable[[], Awaitable[Response]]) -> Response:
-        done = self._done.get(key)
-        if done is not None:
-            if self._clock() - done[0] < self._ttl:
-                return JsonBytes(done[2], done[1])
-            del self._done[key]
-        if key in self._running:
-            outcome = await self._outcome_of(key)
-            if isinstance(outcome, MatrixError):
-                raise outcome
-            return _replay(outcome)
-
-        self._running[key] = None
-        try:
-            response = await handler()
-        except MatrixError as error:
-            self._settle(key, error)
-            raise
-        except BaseException:
-            self._settle(key, MatrixError(500, "Internal server error"))
-            raise
-        answer = (response.status_code, bytes(response.body))
-        self._settle(key, answer)
-        self._remember(key, *answer)
-        return response
-
     def answered(self, key: TxnKey) -> Response | None:
-        """The first answer again, for an endpoint that does its work without waiting (nothing else can run
-        between this and its `remember`, so no repeat can find it running): None when there is none to give."""
+        """The first answer again when `key` has one within its time, else None: the request is to be done."""
         done = self._done.get(key)
         if done is None:
             return None
@@ -80,28 +50,9 @@ class TransactionCache:
         return None
 
     def remember(self, key: TxnKey, response: Response) -> None:
-        """The answer of a request `answered` had none for, made without waiting."""
-        self._remember(key, response.status_code, bytes(response.body))
-
-    def _outcome_of(self, key: TxnKey) -> asyncio.Future[_Outcome]:
-        """A future of the running request's outcome, for a repeat to wait on (its own: a repeat that is cancelled
-        leaves the others waiting)."""
-        future: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
-        waiting = self._running[key]
-        if waiting is None:
-            self._running[key] = [future]
-        else:
-            waiting.append(future)
-        return future
-
-    def _settle(self, key: TxnKey, outcome: _Outcome) -> None:
-        for future in self._running.pop(key) or ():
-            if not future.done():
-                future.set_result(outcome)
-
-    def _remember(self, key: TxnKey, status: int, body: bytes) -> None:
+        """The answer of a request `answered` had none for, made without waiting since."""
         now = self._clock()
-        self._done[key] = (now, status, body)
+        self._done[key] = (now, response.status_code, bytes(response.body))
         # Entries are in insertion order, so the expired ones are at the front; a lookup checks the age of what it
         # finds, so this only frees their memory, at most once a second.
         if now >= self._next_prune:
@@ -118,8 +69,3 @@ class TransactionCache:
 
     def __len__(self) -> int:
         return len(self._done)
-
-
-def _replay(answer: _Answer) -> Response:
-    status, body = answer
-    return JsonBytes(body, status)

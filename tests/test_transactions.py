@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
-from mockmx.errors import Codes, MatrixError
 from mockmx.transactions import TransactionCache
 from tests.conftest import ALICE_TOKEN, BOB, LOBBY, LiveServer, events_since, stream_end
 
@@ -63,6 +61,20 @@ def test_50_identical_to_device_sends_at_once_deliver_once(mock: LiveServer, bob
     ]
 
 
+def test_20_identical_redactions_at_once_make_one_redaction(mock: LiveServer, alice: httpx.Client) -> None:
+    r = alice.put(send_path(LOBBY, "to-redact"), json={"msgtype": "m.text", "body": "oops"})
+    assert r.status_code == 200, r.text
+    target = r.json()["event_id"]
+    since = stream_end(alice)
+    path = f"/_matrix/client/v3/rooms/{quote(LOBBY, safe='')}/redact/{quote(target, safe='')}/burst"
+    responses = concurrently(mock.url, 20, "PUT", path, {"reason": "typo"})
+    for r in responses:
+        assert r.status_code == 200, r.text
+    assert len({r.json()["event_id"] for r in responses}) == 1
+    events = events_since(alice, since)
+    assert [(e["type"], e["event_id"]) for e in events] == [("m.room.redaction", responses[0].json()["event_id"])]
+
+
 def test_a_refused_send_is_not_cached_and_succeeds_after_joining(alice: httpx.Client, bob: httpx.Client) -> None:
     r = alice.post("/_matrix/client/v3/createRoom", json={"preset": "public_chat"})
     assert r.status_code == 200, r.text
@@ -103,203 +115,54 @@ class FakeClock:
         return self.now
 
 
-def counting(answers: list[Response | Exception]) -> tuple[Callable[[], Awaitable[Response]], list[int]]:
-    """A handler giving `answers` in turn (raising the exceptions), and a one-item list counting its calls."""
-    calls = [0]
-
-    async def handler() -> Response:
-        answer = answers[min(calls[0], len(answers) - 1)]
-        calls[0] += 1
-        await asyncio.sleep(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    return handler, calls
-
-
 def test_cache_replays_the_first_answer_byte_for_byte() -> None:
     cache = TransactionCache()
-    handler, calls = counting([JSONResponse({"event_id": "$first"}), JSONResponse({"event_id": "$second"})])
-
-    async def run() -> tuple[Response, Response]:
-        return await cache.run(KEY, handler), await cache.run(KEY, handler)
-
-    first, second = asyncio.run(run())
-    assert calls == [1]
-    assert (second.status_code, bytes(second.body)) == (first.status_code, bytes(first.body))
-    assert second.headers["content-type"] == "application/json"
+    assert cache.answered(KEY) is None
+    first = JSONResponse({"event_id": "$first"}, status_code=200)
+    cache.remember(KEY, first)
+    again = cache.answered(KEY)
+    assert again is not None
+    assert (again.status_code, bytes(again.body)) == (first.status_code, bytes(first.body))
+    assert again.headers["content-type"] == "application/json"
     assert len(cache) == 1
 
 
 def test_cache_keys_are_separate() -> None:
     cache = TransactionCache()
-    handler, calls = counting([JSONResponse({"n": 1}), JSONResponse({"n": 2})])
-
-    async def run() -> list[bytes]:
-        keys = [KEY, (KEY[0], "OTHERDEV", KEY[2]), ("@bob:localhost", KEY[1], KEY[2])]
-        return [bytes((await cache.run(key, handler)).body) for key in keys]
-
-    assert asyncio.run(run()) == [b'{"n":1}', b'{"n":2}', b'{"n":2}']
-    assert calls == [3]
+    cache.remember(KEY, JSONResponse({"n": 1}))
+    for other in [(KEY[0], "OTHERDEV", KEY[2]), ("@bob:localhost", KEY[1], KEY[2]), (KEY[0], KEY[1], "/other")]:
+        assert cache.answered(other) is None
+    assert cache.answered(KEY) is not None
 
 
-def test_cache_never_keeps_a_matrix_error() -> None:
-    cache = TransactionCache()
-    handler, calls = counting([MatrixError(403, "not in room", Codes.FORBIDDEN), JSONResponse({"ok": True})])
-
-    async def run() -> Response:
-        with pytest.raises(MatrixError) as raised:
-            await cache.run(KEY, handler)
-        assert raised.value.status == 403
-        return await cache.run(KEY, handler)
-
-    assert bytes(asyncio.run(run()).body) == b'{"ok":true}'
-    assert calls == [2]
-
-
-def test_cache_never_keeps_a_crash() -> None:
-    cache = TransactionCache()
-    handler, calls = counting([RuntimeError("bug"), JSONResponse({"ok": True})])
-
-    async def run() -> Response:
-        with pytest.raises(RuntimeError):
-            await cache.run(KEY, handler)
-        return await cache.run(KEY, handler)
-
-    assert asyncio.run(run()).status_code == 200
-    assert calls == [2]
-
-
-def test_concurrent_repeats_wait_for_the_first_answer() -> None:
-    cache = TransactionCache()
-    calls = [0]
-
-    async def run() -> list[bytes]:
-        gate = asyncio.Event()
-
-        async def slow() -> Response:
-            calls[0] += 1
-            await gate.wait()
-            return JSONResponse({"event_id": f"$call{calls[0]}"})
-
-        tasks = [asyncio.create_task(cache.run(KEY, slow)) for _ in range(10)]
-        await asyncio.sleep(0.01)
-        gate.set()
-        return [bytes(r.body) for r in await asyncio.gather(*tasks)]
-
-    assert asyncio.run(run()) == [b'{"event_id":"$call1"}'] * 10
-    assert calls == [1]
-
-
-def test_concurrent_repeats_share_a_failure_and_it_is_not_kept() -> None:
-    cache = TransactionCache()
-    calls = [0]
-
-    async def run() -> tuple[list[BaseException | Response], Response]:
-        gate = asyncio.Event()
-
-        async def failing_once() -> Response:
-            calls[0] += 1
-            if calls[0] == 1:
-                await gate.wait()
-                raise MatrixError(403, "not in room", Codes.FORBIDDEN)
-            return JSONResponse({"ok": True})
-
-        tasks = [asyncio.create_task(cache.run(KEY, failing_once)) for _ in range(5)]
-        await asyncio.sleep(0.01)
-        gate.set()
-        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-        return outcomes, await cache.run(KEY, failing_once)
-
-    outcomes, retried = asyncio.run(run())
-    assert all(isinstance(o, MatrixError) and o.errcode == "M_FORBIDDEN" for o in outcomes), outcomes
-    assert retried.status_code == 200
-    assert calls == [2]
-
-
-def test_concurrent_repeats_of_a_crash_get_a_500() -> None:
-    cache = TransactionCache()
-
-    async def run() -> list[BaseException | Response]:
-        gate = asyncio.Event()
-
-        async def crash() -> Response:
-            await gate.wait()
-            raise RuntimeError("bug")
-
-        tasks = [asyncio.create_task(cache.run(KEY, crash)) for _ in range(3)]
-        await asyncio.sleep(0.01)
-        gate.set()
-        return await asyncio.gather(*tasks, return_exceptions=True)
-
-    first, *rest = asyncio.run(run())
-    assert isinstance(first, RuntimeError)
-    assert all(isinstance(o, MatrixError) and o.status == 500 for o in rest), rest
-
-
-def test_cache_replays_within_its_ttl() -> None:
+def test_cache_replays_within_its_ttl_and_forgets_after() -> None:
     clock = FakeClock()
     cache = TransactionCache(ttl=60, clock=clock)
-    handler, calls = counting([JSONResponse({"n": 1}), JSONResponse({"n": 2})])
-
-    async def run() -> bytes:
-        await cache.run(KEY, handler)
-        clock.now += 59
-        return bytes((await cache.run(KEY, handler)).body)
-
-    assert asyncio.run(run()) == b'{"n":1}'
-    assert calls == [1]
-
-
-def test_cache_forgets_an_answer_after_its_ttl() -> None:
-    clock = FakeClock()
-    cache = TransactionCache(ttl=60, clock=clock)
-    handler, calls = counting([JSONResponse({"n": 1}), JSONResponse({"n": 2})])
-
-    async def run() -> bytes:
-        await cache.run(KEY, handler)
-        clock.now += 61
-        return bytes((await cache.run(KEY, handler)).body)
-
-    assert asyncio.run(run()) == b'{"n":2}'
-    assert calls == [2]
-
-
-def test_cache_drops_expired_answers_when_it_stores_new_ones() -> None:
-    clock = FakeClock()
-    cache = TransactionCache(ttl=60, clock=clock)
-    handler, _ = counting([JSONResponse({})])
-
-    async def run() -> list[int]:
-        sizes = []
-        for n in range(3):
-            await cache.run(("@alice:localhost", "ALICEDEV", f"/t{n}"), handler)
-            clock.now += 25
-            sizes.append(len(cache))
-        clock.now += 60
-        await cache.run(("@alice:localhost", "ALICEDEV", "/later"), handler)
-        sizes.append(len(cache))
-        return sizes
-
-    assert asyncio.run(run()) == [1, 2, 3, 1]
-
-
-def test_answered_gives_what_remember_kept_until_its_ttl() -> None:
-    clock = FakeClock()
-    cache = TransactionCache(ttl=60, clock=clock)
-    assert cache.answered(KEY) is None
-    cache.remember(KEY, JSONResponse({"event_id": "$first"}))
+    cache.remember(KEY, JSONResponse({"n": 1}))
     clock.now += 59
     again = cache.answered(KEY)
     assert again is not None
-    assert (again.status_code, bytes(again.body)) == (200, b'{"event_id":"$first"}')
+    assert bytes(again.body) == b'{"n":1}'
     clock.now += 2
     assert cache.answered(KEY) is None
     assert len(cache) == 0  # the expired answer is let go as it is found
 
 
-def test_remember_keeps_within_max_entries() -> None:
+def test_cache_drops_expired_answers_when_it_stores_new_ones() -> None:
+    clock = FakeClock()
+    cache = TransactionCache(ttl=60, clock=clock)
+    sizes = []
+    for n in range(3):
+        cache.remember(("@alice:localhost", "ALICEDEV", f"/t{n}"), JSONResponse({}))
+        clock.now += 25
+        sizes.append(len(cache))
+    clock.now += 60
+    cache.remember(("@alice:localhost", "ALICEDEV", "/later"), JSONResponse({}))
+    sizes.append(len(cache))
+    assert sizes == [1, 2, 3, 1]
+
+
+def test_cache_keeps_within_max_entries_the_newest() -> None:
     cache = TransactionCache(max_entries=2)
     for n in range(3):
         cache.remember(("@alice:localhost", "ALICEDEV", f"/t{n}"), JSONResponse({"n": n}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockmx.api.request import authenticate, homeserver, optional_str, parse_json_object, read_body, transactions
+from mockmx.api.request import authenticate, homeserver, once_per_transaction, optional_str, parse_json_object
 from mockmx.api.send import check_event_size
 from mockmx.errors import Codes, MatrixError
 from mockmx.homeserver.redaction import redact
@@ -16,8 +16,7 @@ async def redact_event(request: Request) -> Response:
     params = request.path_params
     room_id, event_id, txn_id = params["room_id"], params["event_id"], params["txn_id"]
 
-    async def send() -> Response:
-        body = await read_body(request)
+    def send(body: bytes) -> Response:
         check_event_size(body, room_id, session.user_id, "m.room.redaction", event_id)
         content = parse_json_object(body)
         optional_str(content, "reason")
@@ -33,4 +32,4 @@ async def redact_event(request: Request) -> Response:
         )
         return JSONResponse({"event_id": redaction.event_id})
 
-    return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)
+    return await once_per_transaction(request, session, send)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from mockmx.control.journal import SCOPE_KEY as JOURNAL_ENTRY
 from mockmx.errors import Codes, MatrixError, unknown_token
@@ -42,6 +44,19 @@ def homeserver(request: Request) -> Homeserver:
 
 def transactions(request: Request) -> TransactionCache:
     return world(request).transactions
+
+
+async def once_per_transaction(request: Request, session: Session, work: Callable[[bytes], Response]) -> Response:
+    """A txnId endpoint's answer: `work` done on the body, or its first answer again for a repeat (`transactions`).
+    The body is read first, so that nothing waits between looking the transaction up and keeping its answer."""
+    body = await read_body(request)
+    txns = transactions(request)
+    key = (session.user_id, session.device_id, request.scope["path"])
+    answer = txns.answered(key)
+    if answer is None:
+        answer = work(body)
+        txns.remember(key, answer)
+    return answer
 
 
 def access_token(request: Request) -> str | None:

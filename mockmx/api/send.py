@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockmx.api.request import authenticate, homeserver, parse_json_object, read_body, transactions
+from mockmx.api.request import authenticate, homeserver, once_per_transaction, parse_json_object
 from mockmx.errors import Codes, MatrixError
 from mockmx.web.json_answer import JsonBytes
 
@@ -19,22 +19,18 @@ async def send_message(request: Request) -> Response:
     session = authenticate(request)
     params = request.path_params
     room_id, event_type, txn_id = params["room_id"], params["event_type"], params["txn_id"]
-    # The body first (a repeat is read too, as a server reads every request): the rest does not wait, so the
-    # transaction is looked up and remembered with nothing in between (`TransactionCache.answered`).
-    body = await read_body(request)
-    txns = transactions(request)
-    key = (session.user_id, session.device_id, request.scope["path"])
-    answer = txns.answered(key)
-    if answer is not None:
-        return answer
-    envelope = _ENVELOPE_BYTES + len(room_id) + len(session.user_id) + len(event_type)
-    if len(body) + envelope > MAX_EVENT_BYTES:
-        raise MatrixError(413, "Event too large", Codes.TOO_LARGE)
-    content = parse_json_object(body)
-    event = homeserver(request).send_message(room_id, session.user_id, event_type, content, (session.device_id, txn_id))
-    response = JsonBytes(_event_id_body(event.event_id))
-    txns.remember(key, response)
-    return response
+
+    def send(body: bytes) -> Response:
+        envelope = _ENVELOPE_BYTES + len(room_id) + len(session.user_id) + len(event_type)
+        if len(body) + envelope > MAX_EVENT_BYTES:
+            raise MatrixError(413, "Event too large", Codes.TOO_LARGE)
+        content = parse_json_object(body)
+        event = homeserver(request).send_message(
+            room_id, session.user_id, event_type, content, (session.device_id, txn_id)
+        )
+        return JsonBytes(_event_id_body(event.event_id))
+
+    return await once_per_transaction(request, session, send)
 
 
 def check_event_size(body: bytes, *envelope_fields: str) -> None:

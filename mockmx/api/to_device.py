@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockmx.api.request import authenticate, homeserver, read_json_object, require_object, transactions
+from mockmx.api.request import authenticate, homeserver, once_per_transaction, parse_json_object, require_object
 from mockmx.errors import Codes, MatrixError
 from mockmx.web.json_answer import JsonBytes
 
@@ -18,13 +18,12 @@ async def send_to_device(request: Request) -> Response:
     session = authenticate(request)
     event_type = request.path_params["event_type"]
 
-    async def send() -> Response:
-        body = await read_json_object(request)
-        messages = _messages(body)
+    def send(body: bytes) -> Response:
+        messages = _messages(parse_json_object(body))
         homeserver(request).send_to_device(session.user_id, event_type, messages)
         return JsonBytes(_EMPTY)
 
-    return await transactions(request).run((session.user_id, session.device_id, request.scope["path"]), send)
+    return await once_per_transaction(request, session, send)
 
 
 def _messages(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
