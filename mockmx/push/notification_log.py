@@ -8,7 +8,7 @@ receipt, as `Receipts` keeps it), and `GET /notifications`.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -76,7 +76,9 @@ class NotificationLog:
         """The users `event` notifies, each with the decision of their push rules: the room's joined members and
         an invited user, never the sender (the spec: no notification for the user's own events)."""
         sender, joined = event.sender, room.joined
-        targets = [user_id for user_id in joined if user_id != sender]
+        targets = list(room.joined_in_order())
+        if sender in joined:
+            targets.remove(sender)
         invitee = event.state_key
         if (
             invitee
@@ -85,10 +87,9 @@ class NotificationLog:
             and invitee != sender
             and invitee not in joined
         ):
-            targets.append(invitee)
+            insort(targets, invitee)
         if not targets:
             return []
-        targets.sort()
         levels = power.levels(room)
         notification_levels = levels.get("notifications") if levels is not None else None
         # What every member's plan reads besides the event (`plans.Plan`), worked out once.
