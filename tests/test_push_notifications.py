@@ -232,3 +232,24 @@ def test_notifications_need_an_account(world: LiveServer) -> None:
     with httpx.Client(base_url=world.url) as anonymous:
         r = anonymous.get(f"{V3}/notifications")
     assert r.status_code == 401, r.text
+
+
+def test_who_is_notified_follows_the_room_s_membership(world: LiveServer) -> None:
+    def carols_notified() -> list[str]:
+        with world.client("carol-token") as carol:
+            r = carol.get(f"{V3}/notifications")
+        assert r.status_code == 200, r.text
+        return [n["event"]["content"].get("body", n["event"]["type"]) for n in r.json()["notifications"]]
+
+    send(world, "alice-token", CROWD, "before")
+    with world.client("carol-token") as carol:
+        r = carol.post(f"{V3}/rooms/{quote(CROWD)}/leave", json={})
+        assert r.status_code == 200, r.text
+        send(world, "alice-token", CROWD, "while away")
+        with world.client("alice-token") as alice:
+            r = alice.post(f"{V3}/rooms/{quote(CROWD)}/invite", json={"user_id": CAROL})
+        assert r.status_code == 200, r.text
+        r = carol.post(f"{V3}/rooms/{quote(CROWD)}/join", json={})
+        assert r.status_code == 200, r.text
+    send(world, "alice-token", CROWD, "back")
+    assert [body for body in carols_notified() if body in ("before", "while away", "back")] == ["back", "before"]
