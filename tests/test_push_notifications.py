@@ -253,3 +253,54 @@ def test_who_is_notified_follows_the_room_s_membership(world: LiveServer) -> Non
         assert r.status_code == 200, r.text
     send(world, "alice-token", CROWD, "back")
     assert [body for body in carols_notified() if body in ("before", "while away", "back")] == ["back", "before"]
+
+
+def bobs_last_notification(live: LiveServer) -> tuple[str, list[Any]]:
+    """The body and actions of bob's newest notification."""
+    newest = notifications(live, limit=1)["notifications"][0]
+    return newest["event"]["content"].get("body"), newest["actions"]
+
+
+def test_what_notifies_follows_a_display_name_change_power_levels_and_rules(world: LiveServer) -> None:
+    # Each change comes after an event the room's members were evaluated for, and must count from the next one.
+    send(world, "alice-token", PLAIN, "warming up")
+    with world.client("bob-token") as bob:
+        r = bob.put(f"{V3}/profile/{quote('@bob:localhost')}/displayname", json={"displayname": "Robert"})
+    assert r.status_code == 200, r.text
+    send(world, "alice-token", PLAIN, "thanks Robert")
+    assert bobs_last_notification(world) == (
+        "thanks Robert",
+        ["notify", {"set_tweak": "sound", "value": "default"}, {"set_tweak": "highlight"}],
+    )
+
+    send(world, "carol-token", PLAIN, "@room one")  # carol's level is below what @room needs
+    assert bobs_last_notification(world) == ("@room one", ["notify"])
+    with world.client("alice-token") as alice:
+        r = alice.get(f"{V3}/rooms/{quote(PLAIN)}/state/m.room.power_levels")
+        assert r.status_code == 200, r.text
+        r = alice.put(
+            f"{V3}/rooms/{quote(PLAIN)}/state/m.room.power_levels", json={**r.json(), "notifications": {"room": 0}}
+        )
+        assert r.status_code == 200, r.text
+    send(world, "carol-token", PLAIN, "@room two")
+    assert bobs_last_notification(world) == ("@room two", ["notify", {"set_tweak": "highlight"}])
+
+    put_rule(world, f"room/{quote(PLAIN)}", {"actions": []})
+    send(world, "alice-token", PLAIN, "muted now")
+    assert bobs_last_notification(world)[0] == "@room two"
+
+
+def test_a_redacted_member_event_takes_its_display_name_out_of_the_rules(world: LiveServer) -> None:
+    with world.client("bob-token") as bob:
+        r = bob.put(f"{V3}/profile/{quote('@bob:localhost')}/displayname", json={"displayname": "Robert"})
+        assert r.status_code == 200, r.text
+    send(world, "alice-token", PLAIN, "thanks Robert")
+    assert {"set_tweak": "highlight"} in bobs_last_notification(world)[1]
+    with world.client("alice-token") as alice:
+        r = alice.get(f"{V3}/rooms/{quote(PLAIN)}/state")
+        assert r.status_code == 200, r.text
+        [member] = [e for e in r.json() if e["type"] == "m.room.member" and e["state_key"] == "@bob:localhost"]
+        r = alice.put(f"{V3}/rooms/{quote(PLAIN)}/redact/{quote(member['event_id'])}/strip", json={})
+        assert r.status_code == 200, r.text
+    send(world, "alice-token", PLAIN, "thanks again Robert")
+    assert bobs_last_notification(world) == ("thanks again Robert", ["notify"])

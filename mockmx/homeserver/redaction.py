@@ -91,3 +91,5 @@ def apply_redaction(room: Room, target: Event, redaction: Event) -> None:
     room.relations.remove(target)
     target.content = redacted_content(room_version(room), target.type, target.content)
     target.redacted_because = redaction
+    if target.state_key is not None:
+        room.state_changes += 1  # the room's state may be this event, now with less content

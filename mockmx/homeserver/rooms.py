@@ -103,8 +103,8 @@ class Room:
     base_state: dict[tuple[str, str], Event] = field(default_factory=dict)
     dropped: int = 0  # events that fell out of the timeline
     dropped_upto: int = 0  # the stream position of the newest of them (0: none)
-    # `joined` in order, made when first asked after a change: every event's push rules go through the members.
-    _joined_in_order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    # Changes to the room's state (a state event, a state event redacted): what was made from it is to be made again.
+    state_changes: int = 0
 
     def append(self, event: Event) -> None:
         self.timeline.append(event)
@@ -114,6 +114,7 @@ class Room:
         self.relations.add(event)
         if event.state_key is not None:
             self.state[(event.type, event.state_key)] = event
+            self.state_changes += 1
             if event.type == "m.room.member":
                 self._update_membership(event.state_key, event.content.get("membership"))
         # Let go in batches of 1/64 of the limit: deleting from the front of the lists moves all the rest.
@@ -134,14 +135,7 @@ class Room:
         del self.timeline[:count]
         del self.positions[:count]
 
-    def joined_in_order(self) -> tuple[str, ...]:
-        """The joined members, sorted."""
-        if self._joined_in_order is None:
-            self._joined_in_order = tuple(sorted(self.joined))
-        return self._joined_in_order
-
     def _update_membership(self, user_id: str, membership: object) -> None:
-        self._joined_in_order = None
         self.joined.discard(user_id)
         self.invited.discard(user_id)
         if membership == "join":

@@ -8,7 +8,7 @@ receipt, as `Receipts` keeps it), and `GET /notifications`.
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mockmx.homeserver import power
 from mockmx.homeserver.receipts import MAIN_THREAD
 from mockmx.homeserver.rooms import Event, JsonDict, Room
-from mockmx.push.evaluator import Decision, body_of, fold_type
+from mockmx.push.evaluator import CompiledRules, Decision, body_of, fold_type
 from mockmx.scenario.model import UnreadCount
 
 if TYPE_CHECKING:
@@ -39,6 +39,19 @@ class Notified:
 Listener = Callable[[Room, Event, list[tuple[str, Decision]]], None]
 
 
+@dataclass(slots=True)
+class _RoomView:
+    """What every member's push rules read of a room besides the event, as of its state and the push rules: made
+    again after either changes (`Room.state_changes`, `PushRules.version`)."""
+
+    state_changes: int
+    rules_version: int
+    members: list[tuple[str, CompiledRules, str | None]]  # joined, in order, each with their rules and display name
+    member_count: int
+    levels: JsonDict  # the power levels' `notifications` ({} when none)
+    sender_levels: dict[str, int]  # members' power levels, as they send
+
+
 class NotificationLog:
     def __init__(self, hs: Homeserver) -> None:
         self._hs = hs
@@ -49,6 +62,8 @@ class NotificationLog:
         self._by_room: dict[tuple[str, str], list[Notified]] = {}  # (user, room)
         # Called with each event and the users it notifies, with how: how pushing hooks in.
         self.listeners: list[Listener] = []
+        self._rules = hs.push_rules
+        self._views: dict[str, _RoomView] = {}  # by room id: one per room
 
     # -- recording ------------------------------------------------------------------------------------------
 
@@ -75,38 +90,51 @@ class NotificationLog:
     def evaluate(self, room: Room, event: Event) -> list[tuple[str, Decision]]:
         """The users `event` notifies, each with the decision of their push rules: the room's joined members and
         an invited user, never the sender (the spec: no notification for the user's own events)."""
-        sender, joined = event.sender, room.joined
-        targets = list(room.joined_in_order())
-        if sender in joined:
-            targets.remove(sender)
+        view = self._views.get(room.room_id)
+        if view is None or view.state_changes != room.state_changes or view.rules_version != self._rules.version:
+            view = self._views[room.room_id] = self._view_of(room)
+        sender, members = event.sender, view.members
         invitee = event.state_key
         if (
             invitee
             and event.type == "m.room.member"
             and event.content.get("membership") == "invite"
             and invitee != sender
-            and invitee not in joined
+            and invitee not in room.joined
         ):
-            insort(targets, invitee)
-        if not targets:
-            return []
-        levels = power.levels(room)
-        notification_levels = levels.get("notifications") if levels is not None else None
+            members = sorted([*members, (invitee, self._rules.compiled(invitee), _display_name(room, invitee))])
+        sender_level = view.sender_levels.get(sender)
+        if sender_level is None:
+            sender_level = power.user_level(room, sender)
+            if sender in room.joined:  # kept for the members only: within the room's size
+                view.sender_levels[sender] = sender_level
         # What every member's plan reads besides the event (`plans.Plan`), worked out once.
         content = event.content if isinstance(event.content, dict) else {}
         body, lowered = body_of(content)
-        shape = (fold_type(event.type), frozenset(content))
-        member_count, sender_level = len(joined), power.user_level(room, sender)
-        levels_json = notification_levels if isinstance(notification_levels, dict) else {}
-        compiled = self._hs.push_rules.compiled
+        folded_type, keys = fold_type(event.type), frozenset(content)
+        member_count, levels = view.member_count, view.levels
         decisions = []
-        for user_id in targets:
-            plan = compiled(user_id).plan(*shape)
-            name = _display_name(room, user_id)
-            decision = plan(event, content, body, lowered, member_count, sender_level, levels_json, name)
+        for user_id, compiled, name in members:
+            if user_id == sender:
+                continue
+            plan = compiled.plan(folded_type, keys)
+            decision = plan(event, content, body, lowered, member_count, sender_level, levels, name)
             if decision is not None and decision.notify:
                 decisions.append((user_id, decision))
         return decisions
+
+    def _view_of(self, room: Room) -> _RoomView:
+        levels = power.levels(room)
+        notification_levels = levels.get("notifications") if levels is not None else None
+        compiled = self._rules.compiled
+        return _RoomView(
+            room.state_changes,
+            self._rules.version,
+            [(user_id, compiled(user_id), _display_name(room, user_id)) for user_id in sorted(room.joined)],
+            len(room.joined),
+            notification_levels if isinstance(notification_levels, dict) else {},
+            {},
+        )
 
     # -- counting -------------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ class PushRules:
     def __init__(self, *, on_change: Callable[[str], None] = lambda user_id: None) -> None:
         self._users: dict[str, _UserRules] = {}
         self._on_change = on_change
+        self.version = 0  # changes whenever any user's rules do: what was made from them is to be made again
 
     # -- reading --------------------------------------------------------------------------------------------
 
@@ -145,6 +146,7 @@ class PushRules:
     def _forget_order(self, user_id: str) -> None:
         rules = self._rules(user_id)
         rules.ordered = rules.compiled = None
+        self.version += 1
 
     def _rules(self, user_id: str) -> _UserRules:
         rules = self._users.get(user_id)
