@@ -8,7 +8,10 @@ after an error. Answers are kept for `ttl` seconds, and at most `max_entries` of
 Every txnId endpoint reads its body first and then does its work without waiting, between `answered` and
 `remember` (`api.request.once_per_transaction`): nothing else runs in between, so repeats in flight at once (a
 client retrying over a second connection) find the first one's answer, and no request is ever half done when a
-repeat comes. An endpoint whose work had to wait would need repeats to wait for it; none does.
+repeat comes. An endpoint whose work had to wait would need repeats to wait for it; none does. Of repeats in flight
+at once, the first whose body is read is the one done (their bodies are the same, as the spec asks of a client), and
+a repeat's body is held to the request limits like any other (413 past them, as Synapse answers before any
+endpoint runs).
 """
 
 from __future__ import annotations

@@ -8,8 +8,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
+from mockmx.api.request import once_per_transaction
+from mockmx.app import create_app
+from mockmx.homeserver.accounts import Session
+from mockmx.scenario.loader import load_scenario
 from mockmx.transactions import TransactionCache
 from tests.conftest import ALICE_TOKEN, BOB, LOBBY, LiveServer, events_since, stream_end
 
@@ -102,6 +107,47 @@ def test_a_refused_body_is_not_cached(alice: httpx.Client, bad_body: bytes, stat
     again = alice.put(send_path(LOBBY, "fix-me"), content=bad_body)
     assert again.status_code == 200, again.text
     assert again.json() == fixed.json()
+
+
+def test_a_repeat_is_answered_only_once_its_body_is_within_the_limit(alice: httpx.Client) -> None:
+    # As in Synapse, which refuses a body past its limit before any endpoint runs: a repeat is a request too.
+    sent = alice.put(send_path(LOBBY, "big-repeat"), json={"msgtype": "m.text", "body": "first"})
+    assert sent.status_code == 200, sent.text
+    huge = alice.put(send_path(LOBBY, "big-repeat"), json={"msgtype": "m.text", "body": "x" * (1 << 21)})
+    assert huge.status_code == 413, huge.text
+    assert huge.json()["errcode"] == "M_TOO_LARGE"
+    again = alice.put(send_path(LOBBY, "big-repeat"), json={"msgtype": "m.text", "body": "first"})
+    assert again.json() == sent.json()
+
+
+def test_a_crash_is_never_kept_and_the_retry_s_answer_is() -> None:
+    app = create_app(scenario=load_scenario("scenarios/default.yaml"))
+    session = Session("@alice:localhost", "ALICEDEV")
+    bodies: list[bytes] = []
+
+    def work(body: bytes) -> Response:
+        bodies.append(body)
+        if len(bodies) == 1:
+            raise RuntimeError("bug")
+        return JSONResponse({"n": len(bodies)})
+
+    def request() -> Request:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        scope = {"type": "http", "app": app, "method": "PUT", "path": "/t1", "headers": [], "query_string": b""}
+        return Request(scope, receive)
+
+    async def run() -> tuple[Response, Response]:
+        with pytest.raises(RuntimeError):
+            await once_per_transaction(request(), session, work)
+        return await once_per_transaction(request(), session, work), await once_per_transaction(
+            request(), session, work
+        )
+
+    retried, repeated = asyncio.run(run())
+    assert bytes(retried.body) == bytes(repeated.body) == b'{"n":2}'
+    assert bodies == [b"{}", b"{}"]
 
 
 # -- TransactionCache in process --------------------------------------------------------------------------------
