@@ -5,9 +5,12 @@ uvicorn closes an idle connection only after it has answered on it, reads reques
 has no limit), and its `limit_concurrency` and bad-request answers are plain text. Here: a connection has
 `request_timeout` seconds to send each whole request head (408 if it began one, else it is just closed), a head
 past `max_header_bytes` gets 431, a request on a connection past `max_connections` gets 503 M_LIMIT_EXCEEDED,
-and a request httptools cannot parse gets a Matrix 400. Uses uvicorn's protocol hooks (`connection_made`,
-`data_received`, the parser callbacks), and replaces one: `on_response_complete`, uvicorn 0.54's own without its
-keep-alive timer (tests/test_limits.py pins its source).
+and a request httptools cannot parse gets a Matrix 400. A refusal of a pipelined request waits for the answers to
+the requests before it. Heads are measured as their bytes arrive, up to the blank line that ends each: a head that
+begins in the same read as the end of the request before it is measured from the next read on, so a client that
+pipelines may send up to one read more (uvloop reads up to 256,000 bytes at a time). Uses uvicorn's protocol hooks
+(`connection_made`, `data_received`, the parser callbacks), and replaces one: `on_response_complete`, uvicorn 0.54's
+own without its keep-alive timer (tests/test_limits.py pins its source).
 
 The idle and head deadlines are kept by one sweep per server rather than a timer per connection: uvicorn arms a
 keep-alive timer at every answer and cancels it at the next request's first bytes, and a head timer here did the
@@ -68,6 +71,7 @@ class LimitedProtocol(HttpToolsProtocol):
         # request is read or answered. `_answered`: whether the keep-alive time applies to the wait.
         self._waiting_since: float | None = self.loop.time()
         self._answered = False
+        self._refusal: MatrixError | None = None  # waiting for the answers owed before it (`_refuse`)
         sweep = _SWEEPS.get(self.server_state)
         if sweep is None:
             sweep = _SWEEPS[self.server_state] = _Sweep(self.loop, self.connections, self.limits)
@@ -88,11 +92,20 @@ class LimitedProtocol(HttpToolsProtocol):
             self.transport.close()  # an idle connection: nothing to answer
 
     def _refuse(self, error: MatrixError) -> None:
-        self.transport.write(_raw_answer(error))
+        """Answer `error` and close: at once, or, when a request before it is still being answered (pipelined,
+        its body all read), once that answer and those of any requests between are sent, in their turn."""
         # Closing with unread bytes would send a reset, which can destroy the answer before the client reads it:
-        # what still comes is read and dropped for a moment, then the connection closes.
+        # what still comes is read and dropped, then the connection closes.
         self._discarding = True
         self._waiting_since = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and not cycle.more_body:
+            self._refusal = error  # sent by on_response_complete
+            return
+        self._send_refusal(error)
+
+    def _send_refusal(self, error: MatrixError) -> None:
+        self.transport.write(_raw_answer(error))
         self.loop.call_later(_LINGER_SECONDS, self.transport.close)
 
     def data_received(self, data: bytes) -> None:
@@ -122,7 +135,8 @@ class LimitedProtocol(HttpToolsProtocol):
         return self._head_bytes > self.limits.max_header_bytes
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse(MatrixError(400, msg, Codes.UNKNOWN))
+        if not self._discarding:  # else an answer is on its way already
+            self._refuse(MatrixError(400, msg, Codes.UNKNOWN))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -152,6 +166,8 @@ class LimitedProtocol(HttpToolsProtocol):
         if self.pipeline:
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
+        elif self._refusal is not None:  # a pipelined request refused, its turn come
+            self._send_refusal(self._refusal)
         else:
             self._waiting_since = self.loop.time()
             self._answered = True
