@@ -19,6 +19,15 @@ from tests.conftest import LiveServer
 
 SCENARIO = "server_name: localhost\nlimits: {limits}\n"
 VERSIONS = b"GET /_matrix/client/versions HTTP/1.1\r\nHost: mock\r\n"
+ALICE = "users:\n  - {id: alice, devices: [{id: D, access_token: alice-token}]}\n"  # for a scenario's end
+
+
+def _poll(timeout_ms: int) -> bytes:
+    """A whole request: alice's long poll of the event stream, answered empty after `timeout_ms`."""
+    return (
+        b"GET /_matrix/client/v3/events?timeout=%d HTTP/1.1\r\nHost: mock\r\n" % timeout_ms
+        + b"Authorization: Bearer alice-token\r\n\r\n"
+    )
 
 
 def _connect(live: LiveServer) -> socket.socket:
@@ -120,14 +129,9 @@ def test_a_kept_alive_connection_is_closed_after_request_timeout_when_that_is_so
 def test_a_request_answered_after_the_idle_times_is_not_cut(serve_yaml: Callable[[str], LiveServer]) -> None:
     # The deadlines are for a connection waiting for a head: a long poll outlasting both gets its answer, and the
     # connection then serves the next request.
-    live = serve_yaml(
-        SCENARIO.format(limits="{keep_alive_timeout: 0.2s, request_timeout: 0.2s}")
-        + "users:\n  - {id: alice, devices: [{id: D, access_token: alice-token}]}\n"
-    )
-    poll = b"GET /_matrix/client/v3/events?timeout=1000 HTTP/1.1\r\nHost: mock\r\n"
-    poll += b"Authorization: Bearer alice-token\r\n\r\n"
+    live = serve_yaml(SCENARIO.format(limits="{keep_alive_timeout: 0.2s, request_timeout: 0.2s}") + ALICE)
     with _connect(live) as sock:
-        sock.sendall(poll)
+        sock.sendall(_poll(1000))
         status, _, body = _answer(sock)
         assert status == 200, body
         assert json.loads(body)["chunk"] == [], body
@@ -185,14 +189,9 @@ def test_a_pipelined_request_refused_is_answered_after_the_one_before_it(
     serve_yaml: Callable[[str], LiveServer], second: bytes, status: int
 ) -> None:
     # A refusal goes out in its turn: the request sent before it, still being answered, gets its answer first.
-    live = serve_yaml(
-        SCENARIO.format(limits="{max_header_bytes: 1K}")
-        + "users:\n  - {id: alice, devices: [{id: D, access_token: alice-token}]}\n"
-    )
-    poll = b"GET /_matrix/client/v3/events?timeout=300 HTTP/1.1\r\nHost: mock\r\n"
-    poll += b"Authorization: Bearer alice-token\r\n\r\n"
+    live = serve_yaml(SCENARIO.format(limits="{max_header_bytes: 1K}") + ALICE)
     with _connect(live) as sock:
-        sock.sendall(poll + second)
+        sock.sendall(_poll(300) + second)
         (first_status, first_body), (refused, body) = _answers(sock, 2)
         assert first_status == 200, first_body
         assert json.loads(first_body)["chunk"] == [], first_body
