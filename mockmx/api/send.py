@@ -21,9 +21,7 @@ async def send_message(request: Request) -> Response:
     room_id, event_type, txn_id = params["room_id"], params["event_type"], params["txn_id"]
 
     def send(body: bytes) -> Response:
-        envelope = _ENVELOPE_BYTES + len(room_id) + len(session.user_id) + len(event_type)
-        if len(body) + envelope > MAX_EVENT_BYTES:
-            raise MatrixError(413, "Event too large", Codes.TOO_LARGE)
+        check_event_size(body, room_id, session.user_id, event_type)
         content = parse_json_object(body)
         event = homeserver(request).send_message(
             room_id, session.user_id, event_type, content, (session.device_id, txn_id)

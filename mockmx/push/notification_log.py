@@ -47,9 +47,7 @@ class _RoomView:
     state_changes: int
     rules_version: int
     members: list[tuple[str, CompiledRules, str | None]]  # joined, in order, each with their rules and display name
-    member_count: int
     levels: JsonDict  # the power levels' `notifications` ({} when none)
-    sender_levels: dict[str, int]  # members' power levels, as they send
 
 
 class NotificationLog:
@@ -103,16 +101,11 @@ class NotificationLog:
             and invitee not in room.joined
         ):
             members = sorted([*members, (invitee, self._rules.compiled(invitee), _display_name(room, invitee))])
-        sender_level = view.sender_levels.get(sender)
-        if sender_level is None:
-            sender_level = power.user_level(room, sender)
-            if sender in room.joined:  # kept for the members only: within the room's size
-                view.sender_levels[sender] = sender_level
         # What every member's plan reads besides the event (`plans.Plan`), worked out once.
         content = event.content if isinstance(event.content, dict) else {}
         body, lowered = body_of(content)
         folded_type, keys = fold_type(event.type), frozenset(content)
-        member_count, levels = view.member_count, view.levels
+        member_count, sender_level, levels = len(view.members), power.user_level(room, sender), view.levels
         decisions = []
         for user_id, compiled, name in members:
             if user_id == sender:
@@ -131,9 +124,7 @@ class NotificationLog:
             room.state_changes,
             self._rules.version,
             [(user_id, compiled(user_id), _display_name(room, user_id)) for user_id in sorted(room.joined)],
-            len(room.joined),
             notification_levels if isinstance(notification_levels, dict) else {},
-            {},
         )
 
     # -- counting -------------------------------------------------------------------------------------------
