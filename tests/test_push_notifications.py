@@ -304,3 +304,15 @@ def test_a_redacted_member_event_takes_its_display_name_out_of_the_rules(world: 
         assert r.status_code == 200, r.text
     send(world, "alice-token", PLAIN, "thanks again Robert")
     assert bobs_last_notification(world) == ("thanks again Robert", ["notify"])
+
+
+def test_a_redacted_event_notifies_no_more(world: LiveServer) -> None:
+    # As Synapse, which deletes a redacted event's push actions: it leaves /notifications and the unread counts.
+    kept = send(world, "alice-token", PLAIN, "stays")
+    gone = send(world, "alice-token", PLAIN, "oops")
+    assert unread(world, PLAIN) == {"notification_count": 2, "highlight_count": 0}
+    with world.client("alice-token") as alice:
+        r = alice.put(f"{V3}/rooms/{quote(PLAIN)}/redact/{quote(gone)}/undo", json={})
+    assert r.status_code == 200, r.text
+    assert unread(world, PLAIN) == {"notification_count": 1, "highlight_count": 0}
+    assert [n["event"]["event_id"] for n in notifications(world)["notifications"]] == [kept]

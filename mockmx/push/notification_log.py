@@ -8,7 +8,7 @@ receipt, as `Receipts` keeps it), and `GET /notifications`.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -82,8 +82,21 @@ class NotificationLog:
                 )
                 self.dropped += _append(self._by_user.setdefault(user_id, []), notified, self.max_kept)
                 _append(self._by_room.setdefault((user_id, room.room_id), []), notified, self.max_kept)
+        if event.type == "m.room.redaction":
+            self._forget(room, event.content.get("redacts"))
         for listener in self.listeners:
             listener(room, event, decisions)
+
+    def _forget(self, room: Room, event_id: object) -> None:
+        """A redacted event notifies no more (`GET /notifications`, the unread counts), as Synapse deletes its push
+        actions. One no longer kept in the room is left as it is."""
+        target = room.by_id.get(event_id) if isinstance(event_id, str) else None
+        if target is None:
+            return
+        for user_id, by_user in self._by_user.items():
+            by_room = self._by_room.get((user_id, room.room_id))
+            if by_room and _remove_at(by_room, target.pos):
+                _remove_at(by_user, target.pos)
 
     def evaluate(self, room: Room, event: Event) -> list[tuple[str, Decision]]:
         """The users `event` notifies, each with the decision of their push rules: the room's joined members and
@@ -238,6 +251,15 @@ def _counts_json(notifications: int, highlights: int) -> JsonDict:
 
 def _pos(notified: Notified) -> int:
     return notified.pos
+
+
+def _remove_at(kept: list[Notified], pos: int) -> bool:
+    """Take out the notification of the event at stream position `pos`; whether there was one."""
+    index = bisect_left(kept, pos, key=_pos)
+    if index < len(kept) and kept[index].pos == pos:
+        del kept[index]
+        return True
+    return False
 
 
 def _append(kept: list[Notified], notified: Notified, max_kept: int) -> int:
